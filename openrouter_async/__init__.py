@@ -1,0 +1,1 @@
+"""openrouter_async: async-first streaming SDK for OpenRouter."""

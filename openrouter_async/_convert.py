@@ -1,0 +1,110 @@
+"""The one cattrs converter, configured in one place.
+
+Two conventions, both decided here and nowhere else:
+
+* **Requests** (classes marked with :func:`request_model`): fields left at ``None`` are not sent;
+  every other field is always sent (so discriminators such as ``type="text"`` survive). A field's
+  ``metadata={"json": "name"}`` renames it on the wire.
+* **Responses** (classes marked with :func:`response_model`): unknown keys never fail. A response
+  class may declare an ``extra`` field; unknown keys are collected there so they stay reachable.
+
+Unions of JSON scalars (``int | str`` error codes, ``str | list`` content) pass through as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.strategies import configure_union_passthrough
+
+__all__ = ["converter", "request_model", "response_model", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+_REQUEST_MODELS: set[type] = set()
+_RESPONSE_MODELS: set[type] = set()
+
+
+def request_model(cls: type[T]) -> type[T]:
+    """Mark an attrs class as a request model (omit ``None`` fields when unstructuring)."""
+    _REQUEST_MODELS.add(cls)
+    return cls
+
+
+def response_model(cls: type[T]) -> type[T]:
+    """Mark an attrs class as a response model (tolerant structuring, unknown keys in ``extra``)."""
+    _RESPONSE_MODELS.add(cls)
+    return cls
+
+
+def _wire_name(field: attrs.Attribute[Any]) -> str:
+    name = field.metadata.get("json")
+    return name if isinstance(name, str) else field.name
+
+
+def _make_request_unstructure(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any], Any]:
+    overrides: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        always = field.default is not None
+        overrides[field.name] = override(
+            rename=_wire_name(field) if _wire_name(field) != field.name else None,
+            omit_if_default=not always,
+        )
+    return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
+
+
+def _make_response_structure(cls: type[T], conv: cattrs.Converter) -> Callable[[Any, Any], T]:
+    fields = attrs.fields(cls)
+    has_extra = any(f.name == "extra" for f in fields)
+    overrides: dict[str, Any] = {}
+    known: set[str] = set()
+    for field in fields:
+        if field.name == "extra":
+            overrides["extra"] = override(omit=True)
+            continue
+        wire = _wire_name(field)
+        known.add(wire)
+        if wire != field.name:
+            overrides[field.name] = override(rename=wire)
+    base = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=False, **overrides)
+    if not has_extra:
+        return base
+
+    def structure_keeping_extra(data: Any, type_: Any) -> T:
+        obj = base(data, type_)
+        unknown = {k: v for k, v in data.items() if k not in known}
+        if unknown:
+            object.__setattr__(obj, "extra", unknown)
+        return obj
+
+    return structure_keeping_extra
+
+
+def _configure(conv: cattrs.Converter) -> None:
+    configure_union_passthrough(int | float | str | bool | None, conv)
+    conv.register_unstructure_hook_factory(
+        lambda t: t in _REQUEST_MODELS, lambda t: _make_request_unstructure(t, conv)
+    )
+    conv.register_structure_hook_factory(
+        lambda t: t in _RESPONSE_MODELS, lambda t: _make_response_structure(t, conv)
+    )
+    # Arbitrary JSON values (metadata, schemas, raw provider bodies) pass through untouched.
+    conv.register_structure_hook(Any, lambda v, _: v)
+
+
+converter = cattrs.Converter()
+_configure(converter)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Structure JSON-like data into ``cls`` with the SDK's one converter."""
+    return converter.structure(data, cls)
+
+
+def unstructure(obj: Any) -> Any:
+    """Unstructure an attrs model (or a container of them) into JSON-ready data."""
+    return converter.unstructure(obj)
