@@ -58,7 +58,7 @@ def _make_request_unstructure(cls: type[Any], conv: cattrs.Converter) -> Callabl
 
 
 def _make_response_structure(cls: type[T], conv: cattrs.Converter) -> Callable[[Any, Any], T]:
-    fields = attrs.fields(cls)
+    fields = attrs.fields(cls)  # type: ignore[arg-type]  # only called for attrs classes
     has_extra = any(f.name == "extra" for f in fields)
     overrides: dict[str, Any] = {}
     known: set[str] = set()

@@ -1,0 +1,232 @@
+"""``OpenRouter``: the session manager. Lifecycle, the request pipeline, and the resources.
+
+The lifecycle is an explicit state machine (unopened -> open -> closed): reuse after close
+raises ``ClientClosedError``, ``aclose()`` is idempotent, a session passed in by the caller is
+never closed by us, and a client dropped while open warns with a ``ResourceWarning`` and drops
+its pooled sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import ssl as ssl_module
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ._config import ClientConfig, PoolLimits, RetryPolicy, Timeouts, merge_timeouts
+from ._deadline import DeadlineScope
+from ._errors import APIError, APITimeoutError, ClientClosedError, ProtocolError
+from ._request import RequestPreparer
+from ._retry import run_with_retries
+from ._transport import Transport, translate_exception
+from .types.responses import ResponseInfo
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._chat import Chat
+
+__all__ = ["ClientState", "OpenRouter"]
+
+logger = logging.getLogger("openrouter_async")
+
+
+class ClientState(enum.Enum):
+    UNOPENED = "unopened"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class OpenRouter:
+    """Async client for the OpenRouter API.
+
+    ``async with OpenRouter() as client:`` (key from ``OPENROUTER_API_KEY``, base URL from
+    ``OPENROUTER_BASE_URL`` or ``https://openrouter.ai/api/v1``), or create it and
+    ``await client.aclose()`` when done.
+
+    ``timeout`` is a :class:`Timeouts` or a number of seconds for every phase;
+    ``max_retries``/``retry`` set the retry policy; ``limits`` the connection pool of the
+    session the client creates. Pass ``session=`` to use your own ``aiohttp.ClientSession``
+    (the client then never closes it).
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        app_url: str | None = None,
+        app_title: str | None = None,
+        app_categories: Sequence[str] | str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        timeout: Timeouts | float | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        limits: PoolLimits | None = None,
+        session: aiohttp.ClientSession | None = None,
+        ssl: ssl_module.SSLContext | bool = True,
+    ) -> None:
+        self._state = ClientState.UNOPENED
+        policy = retry or RetryPolicy()
+        if max_retries is not None:
+            policy = RetryPolicy(
+                max_retries=max_retries,
+                initial_backoff=policy.initial_backoff,
+                max_backoff=policy.max_backoff,
+                max_retry_after=policy.max_retry_after,
+                retry_read_timeouts=policy.retry_read_timeouts,
+            )
+        self._config = ClientConfig.build(
+            api_key=api_key,
+            base_url=base_url,
+            app_url=app_url,
+            app_title=app_title,
+            app_categories=app_categories,
+            default_headers=default_headers,
+            timeout=timeout,
+            retry=policy,
+            limits=limits or PoolLimits(),
+        )
+        self._transport = Transport(self._config, session=session, ssl=ssl)
+        self._prep = RequestPreparer(self._config)
+        from ._chat import Chat
+
+        self.chat: Chat = Chat(self)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ClientState:
+        return self._state
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
+
+    def __repr__(self) -> str:
+        return f"OpenRouter(base_url={self._config.base_url!r}, state={self._state.value})"
+
+    async def __aenter__(self) -> OpenRouter:
+        self._ensure_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (idempotent; a caller's session is left open)."""
+        if self._state is ClientState.CLOSED:
+            return
+        self._state = ClientState.CLOSED
+        await self._transport.aclose()
+
+    def __del__(self) -> None:
+        state = getattr(self, "_state", ClientState.CLOSED)
+        if state is ClientState.CLOSED:
+            return
+        dropped = self._transport.close_now()
+        if state is ClientState.OPEN or dropped:
+            warnings.warn(
+                "OpenRouter client was garbage collected without `await client.aclose()` "
+                "(or `async with`)",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+
+    def _ensure_open(self) -> None:
+        if self._state is ClientState.CLOSED:
+            raise ClientClosedError("This OpenRouter client is closed; create a new one")
+        self._state = ClientState.OPEN
+
+    # -- request pipeline ------------------------------------------------------------------
+
+    def _deadline(self, timeouts: Timeouts) -> float | None:
+        return time.monotonic() + timeouts.total if timeouts.total is not None else None
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        timeout: Timeouts | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> tuple[Any, ResponseInfo]:
+        """Send a non-streaming request with retries; return the parsed JSON and its info."""
+        self._ensure_open()
+        headers = self._prep.headers(
+            self._config.auth_header(), json_body=body is not None, extra=extra_headers
+        )
+        url = self._prep.url(path)
+        timeouts = merge_timeouts(self._config.timeouts, timeout)
+        deadline = self._deadline(timeouts)
+        transport = self._transport
+
+        async def attempt(_n: int) -> tuple[Any, ResponseInfo]:
+            started = time.monotonic()
+            scope = DeadlineScope(_loop_deadline(deadline))
+            with scope:
+                response = await transport.send(
+                    method,
+                    url,
+                    headers=headers,
+                    body=body,
+                    params=params,
+                    timeouts=timeouts,
+                    stream=False,
+                )
+                try:
+                    raw = await response.read()
+                except BaseException as exc:
+                    response.close()
+                    if isinstance(exc, Exception) and not isinstance(exc, APIError):
+                        raise translate_exception(exc) from exc
+                    raise
+                response.release()
+                info = ResponseInfo(
+                    status_code=response.status,
+                    headers=response.headers,
+                    elapsed=time.monotonic() - started,
+                    generation_id=response.headers.get("X-Generation-Id"),
+                )
+                return _parse_json(raw, path), info
+            raise APITimeoutError(f"{method} {path} exceeded its total deadline", kind="total")
+
+        return await run_with_retries(
+            attempt, self._config.retry, deadline=deadline, describe=f"{method} {path}"
+        )
+
+
+def _loop_deadline(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    loop = asyncio.get_running_loop()
+    return loop.time() + (deadline - time.monotonic())
+
+
+def _parse_json(raw: bytes, path: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        preview = raw[:200].decode("utf-8", errors="replace")
+        raise ProtocolError(
+            f"The response to {path} is not JSON ({len(raw)} bytes): {preview!r}"
+        ) from exc

@@ -1,0 +1,250 @@
+"""Frozen client settings: timeouts, retry policy, pool limits, headers.
+
+Everything here is a value object, checked once when the client is built, so the request path
+never re-validates. The API key lives in a :class:`Secret` whose repr never shows it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._errors import MissingAPIKeyError, RequestValidationError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ClientConfig",
+    "PoolLimits",
+    "RetryPolicy",
+    "Secret",
+    "Timeouts",
+    "check_header_value",
+]
+
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+API_KEY_ENV = "OPENROUTER_API_KEY"
+BASE_URL_ENV = "OPENROUTER_BASE_URL"
+VERSION = "0.1.0"
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def check_header_value(name: str, value: str) -> str:
+    """Reject header values that could split a request (CR, LF or NUL)."""
+    if not isinstance(value, str):
+        raise RequestValidationError(f"header value must be a string, got {type(value).__name__}")
+    if any(c in value for c in "\r\n\0"):
+        raise RequestValidationError("header value contains CR, LF or NUL", path=f"headers.{name}")
+    return value
+
+
+def _check_timeout(value: float | None, name: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RequestValidationError("must be a number of seconds or None", path=name)
+    if not math.isfinite(value) or value <= 0:
+        raise RequestValidationError("must be a positive, finite number of seconds", path=name)
+
+
+@attrs.frozen(kw_only=True)
+class Secret:
+    """Holds the API key; its repr and str never reveal it."""
+
+    _value: str = attrs.field(repr=False, alias="value")
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """Timeouts in seconds; ``None`` disables one.
+
+    * ``connect``: establishing the TCP/TLS connection (from the pool).
+    * ``read``: waiting for the next bytes of a non-streaming response.
+    * ``total``: the whole call, retries and backoff included.
+    * ``first_event``: a stream's wait for its first *data* event. Reasoning models can think for
+      minutes while OpenRouter sends only keep-alive comments, so the default is generous.
+    * ``idle``: a stream's wait between data events. Keep-alive comments do **not** reset it,
+      so a stream that only sends comments still times out; pauses of several seconds between
+      tokens are normal, so the default is minutes, not seconds.
+    """
+
+    connect: float | None = 10.0
+    read: float | None = 600.0
+    total: float | None = None
+    first_event: float | None = 600.0
+    idle: float | None = 300.0
+
+    def __attrs_post_init__(self) -> None:
+        for field in attrs.fields(Timeouts):
+            _check_timeout(getattr(self, field.name), f"timeout.{field.name}")
+
+    @classmethod
+    def coerce(cls, value: Timeouts | float | None) -> Timeouts:
+        """A number sets ``total``-free per-phase timeouts (connect, read, first_event, idle)."""
+        if value is None:
+            return cls()
+        if isinstance(value, Timeouts):
+            return value
+        _check_timeout(value, "timeout")
+        return cls(connect=value, read=value, first_event=value, idle=value)
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """When and how long to retry (see :mod:`openrouter_async._retry`).
+
+    ``max_retry_after`` caps how long the SDK will sleep for a server's ``Retry-After``; a
+    longer ask is raised at once (the error carries ``retry_after``) rather than slept through.
+    ``retry_read_timeouts`` allows re-sending a non-streaming request whose response was being
+    awaited when it timed out; off by default because every re-send is billed again.
+    """
+
+    max_retries: int = 2
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 60.0
+    retry_read_timeouts: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
+            raise RequestValidationError("must be an integer", path="max_retries")
+        if self.max_retries < 0:
+            raise RequestValidationError("must be >= 0", path="max_retries")
+        for name in ("initial_backoff", "max_backoff", "max_retry_after"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise RequestValidationError("must be a finite number >= 0", path=name)
+
+
+@attrs.frozen(kw_only=True)
+class PoolLimits:
+    """Connection pool limits of the client-owned aiohttp connector (0 = unlimited)."""
+
+    total: int = 100
+    per_host: int = 0
+    keepalive_timeout: float = 30.0
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("total", "per_host"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise RequestValidationError("must be an integer >= 0", path=f"limits.{name}")
+        _check_timeout(self.keepalive_timeout, "limits.keepalive_timeout")
+
+
+def _user_agent() -> str:
+    try:
+        from importlib.metadata import version
+
+        aiohttp_version = version("aiohttp")
+    except Exception:  # pragma: no cover - metadata missing in odd installs
+        aiohttp_version = "unknown"
+    return (
+        f"openrouter-async/{VERSION} (Python {platform.python_version()}; "
+        f"{platform.system() or 'unknown'}) aiohttp/{aiohttp_version}"
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ClientConfig:
+    """Everything a request needs from the client, checked once."""
+
+    api_key: Secret | None = attrs.field(repr=False)
+    base_url: str
+    origin: str
+    headers: Mapping[str, str]
+    timeouts: Timeouts
+    retry: RetryPolicy
+    limits: PoolLimits
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        app_url: str | None,
+        app_title: str | None,
+        app_categories: Sequence[str] | str | None,
+        default_headers: Mapping[str, str] | None,
+        timeout: Timeouts | float | None,
+        retry: RetryPolicy,
+        limits: PoolLimits,
+        environ: Mapping[str, str] | None = None,
+    ) -> ClientConfig:
+        env = os.environ if environ is None else environ
+        key = api_key if api_key is not None else env.get(API_KEY_ENV) or None
+        if key is not None:
+            if not isinstance(key, str) or not key.strip():
+                raise RequestValidationError("must be a non-empty string", path="api_key")
+            if any(c in key for c in "\r\n\0"):
+                raise RequestValidationError("contains CR, LF or NUL", path="api_key")
+        url = (base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise RequestValidationError(
+                "must be an absolute http(s) URL such as https://openrouter.ai/api/v1",
+                path="base_url",
+            )
+        headers: dict[str, str] = {
+            "User-Agent": _user_agent(),
+            "Accept": "application/json",
+        }
+        if app_url is not None:
+            headers["HTTP-Referer"] = check_header_value("HTTP-Referer", app_url)
+        if app_title is not None:
+            check_header_value("X-OpenRouter-Title", app_title)
+            headers["X-OpenRouter-Title"] = app_title
+            headers["X-Title"] = app_title
+        if app_categories is not None:
+            cats = [app_categories] if isinstance(app_categories, str) else list(app_categories)
+            headers["X-OpenRouter-Categories"] = check_header_value(
+                "X-OpenRouter-Categories", ",".join(cats)
+            )
+        for name, value in (default_headers or {}).items():
+            if not isinstance(name, str) or not _HEADER_NAME.match(name):
+                raise RequestValidationError("invalid header name", path=f"headers.{name!r}")
+            if name.lower() == "authorization":
+                raise RequestValidationError(
+                    "set the key with api_key=, not a default header", path="headers.Authorization"
+                )
+            headers[name] = check_header_value(name, value)
+        return cls(
+            api_key=Secret(value=key) if key is not None else None,
+            base_url=url,
+            origin=f"{parts.scheme}://{parts.netloc}".lower(),
+            headers=headers,
+            timeouts=Timeouts.coerce(timeout),
+            retry=retry,
+            limits=limits,
+        )
+
+    def auth_header(self) -> str:
+        if self.api_key is None:
+            raise MissingAPIKeyError(
+                "No API key: pass api_key=... to OpenRouter() or set the "
+                f"{API_KEY_ENV} environment variable"
+            )
+        return f"Bearer {self.api_key.get()}"
+
+
+def merge_timeouts(base: Timeouts, override: Timeouts | float | None | Any) -> Timeouts:
+    """Per-call timeout override: a Timeouts replaces, a number sets every phase."""
+    if override is None:
+        return base
+    return Timeouts.coerce(override)

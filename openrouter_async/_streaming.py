@@ -1,0 +1,394 @@
+"""The stream object: an async iterator and async context manager over typed delta events.
+
+Pull-based by construction: bytes are read from the socket only inside ``__anext__``, when the
+consumer asks and nothing decoded is pending. There is no background reader and no queue, so a
+slow consumer leaves bytes in the kernel, aiohttp pauses the transport, and TCP pushes back on
+the server. Everything decoded from one network read (a few events at most) is all we hold.
+
+Timeouts are one lazily re-armed timer rather than a ``wait_for`` per read: the hot path only
+stores a float, and the timer, when it fires, checks whether its deadline really passed.
+Keep-alive comments never move the first-event or idle deadlines.
+
+Cleanup is synchronous (``response.close()``) so it works from ``finally`` under cancellation,
+from ``__aexit__`` and from ``__del__``; a half-read connection is always discarded, and only a
+body read to its end goes back to the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import warnings
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar
+
+from ._config import RetryPolicy, Timeouts
+from ._convert import structure
+from ._deadline import DeadlineScope
+from ._decode import StreamDecoder
+from ._errors import APIError, APITimeoutError, ClientClosedError
+from ._retry import run_with_retries
+from ._sse import SSEComment, SSEParser
+from ._transport import translate_exception
+from .types.chunks import ChatCompletionChunk
+from .types.events import StreamEvent, TextDelta
+from .types.responses import ChatCompletion, ResponseInfo
+
+__all__ = ["ChatStream", "Stream"]
+
+E = TypeVar("E")
+
+_NEW, _OPEN, _DONE, _CLOSED = "new", "open", "done", "closed"
+#: After [DONE] we read the (tiny) rest of the body so the connection can be reused, but never
+#: longer than this, and never more than _DRAIN_BYTES.
+_DRAIN_SECONDS = 0.25
+_DRAIN_BYTES = 64 * 1024
+
+
+def _on_timer(ref: weakref.ReferenceType[Stream[Any]]) -> None:
+    # A weak reference: a timer must never keep an abandoned stream (and its socket) alive.
+    stream = ref()
+    if stream is not None:
+        stream._timer_fired()
+
+
+class Stream(Generic[E]):
+    """A server-sent event stream of typed events (see :class:`ChatStream`)."""
+
+    def __init__(
+        self,
+        send: Callable[[], Awaitable[Any]],
+        *,
+        timeouts: Timeouts,
+        retry: RetryPolicy,
+        deadline: float | None,
+        kind: Literal["chat", "completion"] = "chat",
+        describe: str = "stream",
+    ) -> None:
+        self._send = send
+        self._timeouts = timeouts
+        self._retry = retry
+        self._total_deadline = deadline  # time.monotonic() based, or None
+        self._describe = describe
+        self._state = _NEW
+        self._response: Any = None
+        self._parser = SSEParser()
+        self._decoder = StreamDecoder(kind=kind)
+        self._pending: deque[Any] = deque()
+        self._emit_chunks = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0  # loop time at which the current wait expires (0: none)
+        self._deadline_kind = "idle"
+        self._waiter: asyncio.Task[Any] | None = None
+        self._expired = False
+        self._first_data_seen = False
+        self._opened_at = 0.0
+        self._idle_since: float | None = None
+        self._total_loop: float | None = None  # the total deadline in loop time
+        self.response: ResponseInfo | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Stream[E]:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._close_now()
+
+    async def aclose(self) -> None:
+        """Close the stream and its connection at once (idempotent)."""
+        self._close_now()
+
+    @property
+    def closed(self) -> bool:
+        return self._state in (_DONE, _CLOSED)
+
+    @property
+    def generation_id(self) -> str | None:
+        return self._decoder.generation_id or (self.response.generation_id if self.response else None)
+
+    def __del__(self) -> None:
+        if self._state == _OPEN:
+            self._close_now()
+            warnings.warn(
+                f"{type(self).__name__} was garbage collected while open; use `async with` or "
+                "`await stream.aclose()` so the connection is closed deterministically",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+
+    async def _open(self) -> None:
+        if self._state != _NEW:
+            if self._state == _CLOSED:
+                raise ClientClosedError("This stream is closed")
+            return
+        self._loop = asyncio.get_running_loop()
+        timeouts = self._timeouts
+
+        loop = self._loop
+        if self._total_deadline is not None:
+            self._total_loop = loop.time() + (self._total_deadline - time.monotonic())
+
+        async def attempt(_n: int) -> Any:
+            now = loop.time()
+            first = now + timeouts.first_event if timeouts.first_event else None
+            total = self._total_loop
+            kind = "total" if total is not None and (first is None or total < first) else "first_event"
+            self._opened_at = now
+            with DeadlineScope(_earliest(first, total)):
+                return await self._send()
+            raise APITimeoutError("Timed out waiting for the response to begin", kind=kind)
+
+        started = time.monotonic()
+        response = await run_with_retries(
+            attempt, self._retry, deadline=self._total_deadline, describe=self._describe
+        )
+        self._response = response
+        headers = response.headers
+        self.response = ResponseInfo(
+            status_code=response.status,
+            headers=headers,
+            elapsed=time.monotonic() - started,
+            generation_id=headers.get("X-Generation-Id"),
+        )
+        self._state = _OPEN
+
+    def _close_now(self) -> None:
+        """Synchronous, never yields: safe in finally, under cancellation and in __del__."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()
+        if self._state != _DONE:
+            self._state = _CLOSED
+
+    def _finish_body(self, response: Any) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._response = None
+        self._state = _DONE
+        if response.content.at_eof():
+            response.release()  # fully read: the connection goes back to the pool
+        else:
+            response.close()
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def _arm(self) -> None:
+        """Set the deadline for the wait that is about to begin (comments never move it)."""
+        assert self._loop is not None
+        timeouts = self._timeouts
+        if not self._first_data_seen:
+            base = timeouts.first_event
+            when = self._opened_at + base if base else None
+            kind = "first_event"
+        else:
+            if self._idle_since is None:
+                # The idle clock starts at the first wait after a data event; keep-alive
+                # comments handed to the consumer in between do not restart it.
+                self._idle_since = self._loop.time()
+            when = self._idle_since + timeouts.idle if timeouts.idle else None
+            kind = "idle"
+        total = self._total_loop
+        if total is not None and (when is None or total < when):
+            when, kind = total, "total"
+        self._waiter = asyncio.current_task()
+        if when is None:
+            self._deadline = 0.0
+            return
+        self._deadline = when
+        self._deadline_kind = kind
+        timer = self._timer
+        if timer is None or timer.when() > when:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self._loop.call_at(when, _on_timer, weakref.ref(self))
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or self._deadline == 0.0 or self._loop is None:
+            return  # not waiting on the network now: the next wait re-arms
+        if self._loop.time() < self._deadline:
+            self._timer = self._loop.call_at(self._deadline, _on_timer, weakref.ref(self))
+            return
+        self._expired = True
+        waiter.cancel()
+
+    # -- iteration -------------------------------------------------------------------------
+
+    def __aiter__(self) -> Stream[E]:
+        return self
+
+    async def __anext__(self) -> E:
+        pending = self._pending
+        if pending:
+            return pending.popleft()  # type: ignore[no-any-return]
+        return await self._fill()  # type: ignore[no-any-return]
+
+    async def _fill(self) -> Any:
+        if self._state != _OPEN:
+            if self._state == _NEW:
+                await self._open()
+            elif self._state == _DONE:
+                raise StopAsyncIteration
+            else:
+                raise ClientClosedError("This stream is closed")
+        response = self._response
+        read = response.content.readany
+        feed = self._parser.feed
+        decoder = self._decoder
+        pending = self._pending
+        emit_chunks = self._emit_chunks
+        self._arm()
+        try:
+            while True:
+                try:
+                    data = await read()
+                except asyncio.CancelledError:
+                    if self._expired:
+                        self._expired = False
+                        uncancel = getattr(asyncio.current_task(), "uncancel", None)
+                        if uncancel is not None:
+                            uncancel()
+                        raise self._timeout_error() from None
+                    raise
+                except APIError:
+                    raise
+                except Exception as exc:
+                    raise translate_exception(exc) from exc
+                got_data = False
+                for item in feed(data):
+                    if type(item) is SSEComment:
+                        if not emit_chunks:
+                            pending.append(decoder.keep_alive(item.text))
+                        continue
+                    events = decoder.feed(item.data)
+                    got_data = True
+                    if emit_chunks:
+                        if decoder.last_chunk is not None:
+                            pending.append(structure(decoder.last_chunk, ChatCompletionChunk))
+                    else:
+                        pending.extend(events)
+                    if decoder.done:
+                        break
+                if got_data:
+                    self._first_data_seen = True
+                    self._idle_since = None
+                if decoder.done:
+                    await self._drain_after_done(response)
+                elif not data:
+                    tail = decoder.finish()  # raises IncompleteStreamError without a finish
+                    if not emit_chunks:
+                        pending.extend(tail)
+                    self._finish_body(response)
+                if pending:
+                    return pending.popleft()
+                if self._state == _DONE:
+                    raise StopAsyncIteration
+                if got_data:
+                    self._arm()
+        except BaseException:
+            if self._state == _OPEN:
+                self._close_now()
+            raise
+        finally:
+            self._waiter = None
+            self._deadline = 0.0
+
+    async def _drain_after_done(self, response: Any) -> None:
+        """Read the end of the body after [DONE] so the connection can be reused."""
+        self._waiter = None
+        self._deadline = 0.0
+        content = response.content
+        if not content.at_eof():
+            assert self._loop is not None
+            size = 0
+            with DeadlineScope(self._loop.time() + _DRAIN_SECONDS):
+                try:
+                    while size <= _DRAIN_BYTES:
+                        chunk = await content.readany()
+                        if not chunk:
+                            break
+                        size += len(chunk)
+                except Exception:
+                    pass
+        self._finish_body(response)
+
+    def _timeout_error(self) -> APITimeoutError:
+        kind = self._deadline_kind
+        what = {
+            "first_event": "the first event",
+            "idle": "the next event",
+            "total": "the stream to finish (total deadline)",
+        }.get(kind, "the server")
+        partial = self._decoder.partial() if self._first_data_seen else None
+        return APITimeoutError(
+            f"Timed out waiting for {what}",
+            kind=kind,
+            generation_id=self.generation_id,
+            partial=partial,
+        )
+
+    # -- conveniences ----------------------------------------------------------------------
+
+    def partial(self) -> ChatCompletion:
+        """The completion assembled from everything received so far."""
+        return self._decoder.partial()
+
+    async def get_final_completion(self) -> ChatCompletion:
+        """Consume the rest of the stream and return the whole completion."""
+        if self._state == _CLOSED:
+            raise ClientClosedError("The stream was closed before it finished")
+        self._pending.clear()
+        while True:
+            try:
+                await self.__anext__()
+            except StopAsyncIteration:
+                break
+        return self._decoder.final()
+
+
+class ChatStream(Stream[StreamEvent]):
+    """``async with client.chat.completions.stream(...) as stream: async for event in stream``.
+
+    Events are the typed deltas of :mod:`openrouter_async.types.events`. ``text_stream`` yields
+    only the text; ``chunks()`` yields the raw chunks as typed objects instead of events;
+    ``get_final_completion()`` returns the same shape ``create()`` does.
+    """
+
+    @property
+    def text_stream(self) -> AsyncIterator[str]:
+        return self._texts()
+
+    async def _texts(self) -> AsyncIterator[str]:
+        async for event in self:
+            if type(event) is TextDelta:
+                yield event.text
+
+    def chunks(self) -> AsyncIterator[ChatCompletionChunk]:
+        """Iterate typed raw chunks instead of events (use one or the other per stream)."""
+        self._emit_chunks = True
+        return self  # type: ignore[return-value]
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)

@@ -1,0 +1,223 @@
+"""The only module that imports aiohttp: session, connector, sending, error translation.
+
+aiohttp and asyncio exceptions become SDK exceptions here and nowhere else, most specific
+first, always ``raise ... from exc``. Redirects are followed by hand and only within the
+configured origin, so the ``Authorization`` header can never travel to another host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl as ssl_module
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from ._config import ClientConfig, Timeouts
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    ProtocolError,
+)
+from ._error_body import status_error_from_body
+
+__all__ = ["MAX_ERROR_BODY", "Transport", "translate_exception"]
+
+logger = logging.getLogger("openrouter_async")
+
+#: An error body is read only up to this many bytes; the rest is discarded with the connection.
+MAX_ERROR_BODY = 64 * 1024
+_MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+_ConnectionTimeout: type[BaseException] = getattr(
+    aiohttp, "ConnectionTimeoutError", aiohttp.ServerTimeoutError
+)
+_SocketTimeout: type[BaseException] = getattr(
+    aiohttp, "SocketTimeoutError", aiohttp.ServerTimeoutError
+)
+
+
+def translate_exception(exc: BaseException, *, phase: str = "read") -> APIError:
+    """Map an aiohttp/asyncio/OS error to the SDK's tree (callers ``raise ... from exc``)."""
+    if isinstance(exc, APIError):
+        return exc
+    if isinstance(exc, _ConnectionTimeout):
+        return APITimeoutError("Timed out connecting to the server", kind="connect")
+    if isinstance(exc, (_SocketTimeout, aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        kind = "connect" if phase == "connect" else "read"
+        return APITimeoutError(f"Timed out waiting for the server ({kind})", kind=kind)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return APIConnectionError(f"TLS certificate verification failed: {exc.certificate_error}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(f"Could not connect to {exc.host}:{exc.port}: {exc.strerror}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return APIConnectionError("Server disconnected")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return APIConnectionError(f"Connection broke while reading the response: {exc}")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return ProtocolError(f"Invalid HTTP response: {exc.message}")
+    if isinstance(exc, (aiohttp.ClientError, OSError)):
+        return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}")
+    return APIConnectionError(f"Unexpected transport failure: {type(exc).__name__}: {exc}")
+
+
+class Transport:
+    """Owns (or borrows) one aiohttp ``ClientSession`` and sends requests through it."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        ssl: ssl_module.SSLContext | bool = True,
+    ) -> None:
+        self._config = config
+        self._ssl = ssl
+        self._owns_session = session is None
+        self._session = session
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            limits = self._config.limits
+            connector = aiohttp.TCPConnector(
+                limit=limits.total,
+                limit_per_host=limits.per_host,
+                keepalive_timeout=limits.keepalive_timeout,
+                ssl=self._ssl,
+            )
+            # The JSON body is encoded by us; aiohttp must not add cookies across requests.
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+    def close_now(self) -> bool:
+        """Synchronous best-effort close for a client dropped without ``aclose()``."""
+        session, self._session = self._session, None
+        if session is None or not self._owns_session or session.closed:
+            return False
+        connector = session.connector
+        if connector is not None and not connector.closed:
+            # The private sync half of close() drops every pooled socket without awaiting;
+            # the public close() schedules a task, which a finalizer must not do.
+            connector._close()
+        return True
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        timeouts: Timeouts,
+        stream: bool,
+    ) -> aiohttp.ClientResponse:
+        """Send one request and return the response with its status line and headers read.
+
+        Raises ``APIStatusError`` (body read up to ``MAX_ERROR_BODY``) for status >= 400,
+        and translated transport errors. The caller owns the returned response.
+        """
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=None,  # pool waits are not connect timeouts; sock_connect bounds the TCP part
+            sock_connect=timeouts.connect,
+            sock_read=None if stream else timeouts.read,
+        )
+        session = self.session
+        started = time.monotonic()
+        for _hop in range(_MAX_REDIRECTS + 1):
+            try:
+                response = await session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=body,
+                    params=params,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    ssl=self._ssl,
+                )
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                raise translate_exception(exc, phase="send") from exc
+            status = response.status
+            if status in _REDIRECTS:
+                location = response.headers.get("Location")
+                response.close()
+                url, method, body = self._follow(url, location, status, method, body)
+                continue
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s -> %d in %.3fs", method, _safe_url(url), status, time.monotonic() - started
+                )
+            if status >= 400:
+                raise await self.status_error(response)
+            return response
+        raise ProtocolError(f"More than {_MAX_REDIRECTS} redirects")
+
+    def _follow(
+        self, url: str, location: str | None, status: int, method: str, body: bytes | None
+    ) -> tuple[str, str, bytes | None]:
+        if not location:
+            raise ProtocolError(f"Redirect {status} without a Location header")
+        target = urljoin(url, location)
+        parts = urlsplit(target)
+        if f"{parts.scheme}://{parts.netloc}".lower() != self._config.origin:
+            # Never carry the API key to another origin.
+            raise APIStatusError(
+                f"Refusing to follow a redirect to another origin ({parts.scheme}://{parts.netloc})",
+                status_code=status,
+            )
+        if status == 303 or (status in (301, 302) and method == "POST"):
+            return target, "GET", None
+        return target, method, body
+
+    async def status_error(self, response: aiohttp.ClientResponse) -> APIStatusError:
+        """Read at most ``MAX_ERROR_BODY`` bytes of an error body, close, build the error."""
+        headers = dict(response.headers)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            while size < MAX_ERROR_BODY:
+                chunk = await response.content.read(MAX_ERROR_BODY - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            raw = b"".join(chunks)
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+            raw = b""
+        finally:
+            response.close()
+        return status_error_from_body(
+            response.status, raw, headers, content_type=response.content_type
+        )
+
+
+def _safe_url(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+
+
+def release_or_close(response: Any, *, reusable: bool) -> None:
+    """Return a fully read response's connection to the pool, otherwise discard it."""
+    if reusable and response.content.at_eof():
+        response.release()
+    else:
+        response.close()
