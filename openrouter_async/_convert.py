@@ -93,7 +93,7 @@ def _configure(conv: cattrs.Converter) -> None:
         lambda t: t in _RESPONSE_MODELS, lambda t: _make_response_structure(t, conv)
     )
     # Arbitrary JSON values (metadata, schemas, raw provider bodies) pass through untouched.
-    conv.register_structure_hook(Any, lambda v, _: v)
+    conv.register_structure_hook_func(lambda t: t is Any, lambda v, _: v)
 
 
 converter = cattrs.Converter()

@@ -1,0 +1,386 @@
+"""The chat completion request: :class:`ChatRequest`, :func:`coerce_chat_request` and
+:func:`chat_request_body`.
+
+``create(ChatRequest(...))`` and ``create(model=..., messages=...)`` send the same bytes because
+there is one way in: the attrs field converters turn plain values (dicts, lists, strings) into the
+typed classes, and :func:`coerce_chat_request` only adds the checks that keyword arguments need
+(unknown names, the required ``messages``) before calling the class. Every check runs at build
+time and raises :class:`~openrouter_async.RequestValidationError` naming the field's path and the
+allowed range; nothing is validated again when the body is encoded.
+
+``top_k`` accepts integers >= 1: the OpenAPI schema allows 0 but the parameter overview gives a
+minimum of 1, and 0 only means "disabled", which leaving the field unset already says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+import orjson
+
+from .._convert import request_model, unstructure
+from .._errors import RequestValidationError
+from ._validators import (
+    check_json_object,
+    check_number,
+    check_str,
+    check_str_items,
+    fail,
+    optional_bool,
+    optional_choice,
+    optional_int,
+    optional_json_object,
+    optional_number,
+    optional_str,
+    optional_str_items,
+    to_str_tuple,
+    to_tuple,
+    type_name,
+)
+from .content import CacheControl, PromptCacheOptions, to_cache_control, to_prompt_cache_options
+from .messages import Message, to_messages
+from .routing import (
+    REASONING_EFFORTS,
+    AnyPlugin,
+    DebugOptions,
+    ProviderPreferences,
+    Reasoning,
+    ReasoningEffort,
+    StreamOptions,
+    Trace,
+    UsageOptions,
+    WebSearchOptions,
+    to_debug,
+    to_plugins,
+    to_provider,
+    to_reasoning,
+    to_stream_options,
+    to_trace,
+    to_usage,
+    to_web_search_options,
+)
+from .tools import (
+    AnyTool,
+    NamedToolChoice,
+    Prediction,
+    ResponseFormat,
+    Tool,
+    ToolChoice,
+    to_prediction,
+    to_response_format,
+    to_tool_choice,
+    to_tools,
+)
+
+__all__ = ["ChatRequest", "chat_request_body", "coerce_chat_request"]
+
+_INT64 = 2**63
+_MAX_STOP = 4
+_MAX_METADATA_PAIRS = 16
+_MAX_METADATA_KEY = 64
+_MAX_METADATA_VALUE = 512
+_MAX_SESSION_ID = 256
+_MODALITIES = ("text", "image", "audio")
+
+
+# --- field converters and validators that only the request uses ----------------------------------
+
+
+def _to_stop(value: str | Sequence[str] | None) -> str | tuple[str, ...] | None:
+    result: str | tuple[str, ...] | None = value if isinstance(value, str) else to_tuple(value)
+    return result
+
+
+def _check_stop(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None or isinstance(value, str):
+        return
+    if not isinstance(value, tuple):
+        fail(
+            f"must be a string or a list of at most 4 strings, got {type_name(value)}",
+            attribute.name,
+        )
+    check_str_items(value, attribute.name, nonempty_items=False, max_items=_MAX_STOP)
+
+
+def _to_logit_bias(
+    value: Mapping[int, float] | Mapping[str, float] | None,
+) -> Mapping[str, float] | None:
+    # JSON object keys are strings: token ids given as ints are sent as their decimal string.
+    # Anything else is left for the validator to report.
+    result: Any = value
+    if isinstance(value, Mapping) and not all(type(key) is str for key in value):
+        result = {(str(key) if type(key) is int else key): bias for key, bias in value.items()}
+    converted: Mapping[str, float] | None = result
+    return converted
+
+
+def _check_logit_bias(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        fail(f"must be a mapping of token id to bias, got {type_name(value)}", attribute.name)
+    for key, bias in value.items():
+        path = f"{attribute.name}[{key!r}]"
+        if not (isinstance(key, str) and key.isascii() and key.isdigit()):
+            fail("token ids must be non-negative integers (or their decimal strings)", path)
+        check_number(bias, path, lo=-100, hi=100)
+
+
+def _check_metadata(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        fail(f"must be a mapping of string to string, got {type_name(value)}", attribute.name)
+    if len(value) > _MAX_METADATA_PAIRS:
+        fail(
+            f"must have at most {_MAX_METADATA_PAIRS} key-value pairs, got {len(value)}",
+            attribute.name,
+        )
+    for key, item in value.items():
+        path = f"{attribute.name}[{key!r}]"
+        if not isinstance(key, str):
+            fail(f"keys must be strings, got {type_name(key)}", attribute.name)
+        if not key or len(key) > _MAX_METADATA_KEY:
+            fail(f"keys must be 1 to {_MAX_METADATA_KEY} characters long, got {len(key)}", path)
+        check_str(item, path, max_len=_MAX_METADATA_VALUE)
+
+
+def _to_modalities(
+    value: Sequence[Literal["text", "image", "audio"]] | None,
+) -> tuple[Literal["text", "image", "audio"], ...] | None:
+    result: tuple[Literal["text", "image", "audio"], ...] | None = to_tuple(value)
+    return result
+
+
+def _to_conditions(
+    value: Sequence[Mapping[str, Any]] | None,
+) -> tuple[Mapping[str, Any], ...] | None:
+    result: tuple[Mapping[str, Any], ...] | None = to_tuple(value)
+    return result
+
+
+def _check_conditions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, tuple) or not value:
+        got = "an empty list" if value == () else type_name(value)
+        fail(
+            "must be a non-empty list of stop conditions such as "
+            f"{{'type': 'step_count_is', 'step_count': 5}}, got {got}",
+            attribute.name,
+        )
+    for i, condition in enumerate(value):
+        path = f"{attribute.name}[{i}]"
+        check_json_object(condition, path)
+        check_str(condition.get("type"), f"{path}.type", nonempty=True)
+
+
+# --- the request ---------------------------------------------------------------------------------
+
+
+@request_model
+@attrs.frozen(kw_only=True)
+class ChatRequest:
+    """A ``POST /chat/completions`` request. Only ``messages`` is required.
+
+    Every field left at ``None`` is omitted from the body (the provider's default applies).
+    Nested values may be given as the typed classes or as plain dicts in the wire shape;
+    ``content`` may be a plain string. ``extra_body`` is merged into the top-level JSON last, so
+    it can add fields the SDK does not model or override any field.
+    """
+
+    model: str | None = attrs.field(default=None, validator=optional_str(nonempty=True))
+    """``author/slug[:variant]``; omitted → the account's default model."""
+    models: tuple[str, ...] | None = attrs.field(
+        default=None, converter=to_str_tuple, validator=optional_str_items()
+    )
+    """Fallback models, tried in order."""
+    messages: tuple[Message, ...] = attrs.field(converter=to_messages)
+    stream: bool | None = attrs.field(default=None, validator=optional_bool)
+    stream_options: StreamOptions | None = attrs.field(default=None, converter=to_stream_options)
+    max_tokens: int | None = attrs.field(default=None, validator=optional_int(lo=1))
+    max_completion_tokens: int | None = attrs.field(default=None, validator=optional_int(lo=1))
+    temperature: float | None = attrs.field(default=None, validator=optional_number(lo=0, hi=2))
+    top_p: float | None = attrs.field(
+        default=None, validator=optional_number(lo=0, hi=1, lo_open=True)
+    )
+    top_k: int | None = attrs.field(default=None, validator=optional_int(lo=1))
+    frequency_penalty: float | None = attrs.field(
+        default=None, validator=optional_number(lo=-2, hi=2)
+    )
+    presence_penalty: float | None = attrs.field(
+        default=None, validator=optional_number(lo=-2, hi=2)
+    )
+    repetition_penalty: float | None = attrs.field(
+        default=None, validator=optional_number(lo=0, hi=2, lo_open=True)
+    )
+    min_p: float | None = attrs.field(default=None, validator=optional_number(lo=0, hi=1))
+    top_a: float | None = attrs.field(default=None, validator=optional_number(lo=0, hi=1))
+    seed: int | None = attrs.field(default=None, validator=optional_int(lo=-_INT64, hi=_INT64 - 1))
+    logit_bias: Mapping[str, float] | None = attrs.field(
+        default=None, converter=_to_logit_bias, validator=_check_logit_bias
+    )
+    logprobs: bool | None = attrs.field(default=None, validator=optional_bool)
+    top_logprobs: int | None = attrs.field(default=None, validator=optional_int(lo=0, hi=20))
+    stop: str | tuple[str, ...] | None = attrs.field(
+        default=None, converter=_to_stop, validator=_check_stop
+    )
+    response_format: ResponseFormat | None = attrs.field(default=None, converter=to_response_format)
+    tools: tuple[AnyTool, ...] | None = attrs.field(default=None, converter=to_tools)
+    tool_choice: ToolChoice | None = attrs.field(default=None, converter=to_tool_choice)
+    parallel_tool_calls: bool | None = attrs.field(default=None, validator=optional_bool)
+    prediction: Prediction | None = attrs.field(default=None, converter=to_prediction)
+    reasoning: Reasoning | None = attrs.field(default=None, converter=to_reasoning)
+    reasoning_effort: ReasoningEffort | None = attrs.field(
+        default=None, validator=optional_choice(*REASONING_EFFORTS)
+    )
+    include_reasoning: bool | None = attrs.field(default=None, validator=optional_bool)
+    """Deprecated: ``True`` ≡ ``reasoning={}``, ``False`` ≡ ``reasoning={"exclude": True}``."""
+    verbosity: Literal["low", "medium", "high", "xhigh", "max"] | None = attrs.field(
+        default=None, validator=optional_choice("low", "medium", "high", "xhigh", "max")
+    )
+    provider: ProviderPreferences | None = attrs.field(default=None, converter=to_provider)
+    route: Literal["fallback", "sort"] | None = attrs.field(
+        default=None, validator=optional_choice("fallback", "sort")
+    )
+    """Deprecated alias of ``provider.sort.partition``."""
+    plugins: tuple[AnyPlugin | Mapping[str, Any], ...] | None = attrs.field(
+        default=None, converter=to_plugins
+    )
+    web_search_options: WebSearchOptions | None = attrs.field(
+        default=None, converter=to_web_search_options
+    )
+    usage: UsageOptions | None = attrs.field(default=None, converter=to_usage)
+    transforms: tuple[str, ...] | None = attrs.field(
+        default=None, converter=to_str_tuple, validator=optional_str_items()
+    )
+    """Legacy (``["middle-out"]``); prefer the ``context-compression`` plugin."""
+    user: str | None = attrs.field(default=None, validator=optional_str())
+    session_id: str | None = attrs.field(
+        default=None, validator=optional_str(max_len=_MAX_SESSION_ID)
+    )
+    metadata: Mapping[str, str] | None = attrs.field(default=None, validator=_check_metadata)
+    trace: Trace | Mapping[str, Any] | None = attrs.field(default=None, converter=to_trace)
+    modalities: tuple[Literal["text", "image", "audio"], ...] | None = attrs.field(
+        default=None, converter=_to_modalities, validator=optional_str_items(choices=_MODALITIES)
+    )
+    image_config: Mapping[str, Any] | None = attrs.field(
+        default=None, validator=optional_json_object
+    )
+    service_tier: Literal["auto", "default", "fast", "flex", "priority", "scale"] | None = (
+        attrs.field(
+            default=None,
+            validator=optional_choice("auto", "default", "fast", "flex", "priority", "scale"),
+        )
+    )
+    cache_control: CacheControl | None = attrs.field(default=None, converter=to_cache_control)
+    prompt_cache_key: str | None = attrs.field(default=None, validator=optional_str())
+    prompt_cache_options: PromptCacheOptions | None = attrs.field(
+        default=None, converter=to_prompt_cache_options
+    )
+    stop_server_tools_when: tuple[Mapping[str, Any], ...] | None = attrs.field(
+        default=None, converter=_to_conditions, validator=_check_conditions
+    )
+    debug: DebugOptions | None = attrs.field(default=None, converter=to_debug)
+    extra_body: Mapping[str, Any] | None = attrs.field(default=None, validator=optional_json_object)
+    """Merged into the top-level JSON last (adds or overrides keys); never sent as a field."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.top_logprobs is not None and self.logprobs is not True:
+            fail("requires logprobs=True", "top_logprobs")
+        if (
+            self.reasoning_effort is not None
+            and self.reasoning is not None
+            and self.reasoning.effort is not None
+            and self.reasoning.effort != self.reasoning_effort
+        ):
+            fail(
+                f"conflicts with reasoning.effort={self.reasoning.effort!r}; set only one of "
+                "them (or the same value)",
+                "reasoning_effort",
+            )
+        if self.tools is not None:
+            _check_tool_names(self.tools, self.tool_choice)
+
+
+def _check_tool_names(tools: tuple[AnyTool, ...], tool_choice: ToolChoice | None) -> None:
+    names: dict[str, int] = {}
+    for i, tool in enumerate(tools):
+        if isinstance(tool, Tool):
+            name = tool.function.name
+            if name in names:
+                fail(
+                    f"duplicate function name {name!r} (also tools[{names[name]}])",
+                    f"tools[{i}].function.name",
+                )
+            names[name] = i
+    if isinstance(tool_choice, NamedToolChoice) and tool_choice.function.name not in names:
+        available = ", ".join(repr(n) for n in names) or "none"
+        fail(
+            f"names function {tool_choice.function.name!r}, which is not in tools "
+            f"(function tools: {available})",
+            "tool_choice.function.name",
+        )
+
+
+_FIELDS = frozenset(field.name for field in attrs.fields(ChatRequest))
+
+
+def coerce_chat_request(
+    request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+) -> ChatRequest:
+    """A :class:`ChatRequest` from a built request, a mapping of fields, or keyword arguments.
+
+    Plain values are converted into the attrs classes and validated exactly as the class
+    constructor does (it is what runs). Unknown names raise :class:`RequestValidationError`
+    pointing at ``extra_body``.
+    """
+    if isinstance(request, ChatRequest):
+        if kwargs:
+            names = ", ".join(sorted(kwargs))
+            fail(
+                f"got a ChatRequest and keyword arguments ({names}); pass one or the other "
+                "(attrs.evolve(request, ...) makes a changed copy)",
+                sorted(kwargs)[0],
+            )
+        return request
+    if request is None:
+        data: dict[str, Any] = kwargs
+    elif isinstance(request, Mapping):
+        data = dict(request)
+        for name in kwargs:
+            if name in data:
+                fail("given both in the request mapping and as a keyword argument", name)
+        data.update(kwargs)
+    else:
+        fail(f"expected a ChatRequest, a mapping or keyword arguments, got {type_name(request)}")
+    unknown = [name for name in data if name not in _FIELDS]
+    if unknown:
+        shown = ", ".join(repr(name) for name in unknown)
+        fail(
+            f"unknown request field(s) {shown}; to send a field the SDK does not model, "
+            f"pass it in extra_body, e.g. extra_body={{{unknown[0]!r}: ...}}",
+            str(unknown[0]),
+        )
+    if "messages" not in data:
+        fail("required field is missing", "messages")
+    return ChatRequest(**data)
+
+
+def chat_request_body(request: ChatRequest, *, stream: bool | None = None) -> bytes:
+    """The JSON body for ``request``: unset fields omitted, ``stream`` set when given,
+    ``extra_body`` merged last."""
+    body: dict[str, Any] = unstructure(request)
+    extra = request.extra_body
+    if extra is not None:
+        del body["extra_body"]
+    if stream is not None:
+        body["stream"] = stream
+    if extra:
+        body.update(extra)
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError as exc:
+        raise RequestValidationError(f"the request cannot be encoded as JSON: {exc}") from exc
