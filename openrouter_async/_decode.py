@@ -1,0 +1,732 @@
+"""Pure decoding: SSE data payloads -> typed events; response bodies -> completions or errors.
+
+Why it is built this way: :meth:`StreamDecoder.feed` runs once per streamed token, so it works on
+the dict ``orjson`` returns, with ``dict.get`` and local variables, and builds nothing but the
+events it yields (cattrs is used once per stream, for the usage block). Every provider quirk the
+API reference lists (§4, §7) is absorbed here, so the layers above see one clean event sequence:
+
+* usage may come in a chunk with ``choices: []``, with a dummy choice, or on a duplicate finish
+  chunk; only the first non-null finish reason per choice counts;
+* ``"role"`` repeats and ``"content": ""`` carry nothing and produce nothing;
+* tool-call fragments are keyed by ``index``; a different non-empty id, or a new name, on a known
+  index starts a new call; a fragment without an index continues the last call; missing and
+  duplicate ids are synthesized (``call_<generation>_<n>``) so every call has a unique id;
+* ``reasoning`` and ``reasoning_details`` carry the same text: one event per delta;
+* a top-level ``error`` raises :class:`StreamError` with everything received so far.
+
+No asyncio, no aiohttp: the streaming layer feeds payloads from the SSE parser and forwards events.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import orjson
+
+from ._accumulate import Accumulator
+from ._accumulate import _Call as _AccCall
+from ._accumulate import _ChoiceState as _AccChoice
+from ._convert import structure
+from ._error_body import error_from_payload
+from ._errors import (
+    APIStatusError,
+    IncompleteStreamError,
+    ProtocolError,
+    ResponseValidationError,
+    StreamError,
+)
+from .types.events import (
+    AnnotationsDelta,
+    Finish,
+    ImagesDelta,
+    KeepAlive,
+    ReasoningDelta,
+    RefusalDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    Usage,
+)
+from .types.responses import ChatCompletion, CompletionUsage, header_value
+
+__all__ = ["StreamDecoder", "parse_chat_completion"]
+
+_loads = orjson.loads
+
+
+def _setters(cls: type, *names: str) -> tuple[Any, ...]:
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+# The per-token events (text, reasoning, tool-argument pieces) are built through their slot
+# descriptors: half the cost of the frozen attrs __init__, which goes through a bound
+# object.__setattr__ per field. Same objects (still frozen afterwards); tests pin equality.
+_new = object.__new__
+_set_text, _set_choice_index = _setters(TextDelta, "text", "choice_index")
+_RD_TEXT, _RD_DETAILS, _RD_CHOICE = _setters(ReasoningDelta, "text", "details", "choice_index")
+_TD_INDEX, _TD_ID, _TD_NAME, _TD_ARGUMENTS, _TD_CHOICE = _setters(
+    ToolCallDelta, "index", "id", "name", "arguments", "choice_index"
+)
+_JSONDecodeError = orjson.JSONDecodeError
+_PREVIEW = 120
+
+
+# =========================================================================== errors
+#
+# Error objects are read by ``_error_body.error_from_payload`` (one reading of the envelope for
+# HTTP errors, 200-with-error bodies, failed choices and stream error chunks alike).
+
+
+def _preview(text: str, limit: int = _PREVIEW) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _body_error(
+    error: Any,
+    *,
+    status_code: int,
+    headers: Mapping[str, str] | None,
+    user_id: Any = None,
+    generation_id: str | None = None,
+) -> APIStatusError:
+    exc = error_from_payload(status_code, {"error": error, "user_id": user_id}, headers)
+    if exc.generation_id is None:
+        exc.generation_id = generation_id
+    return exc
+
+
+def _stream_error(error: Any, generation_id: str | None, partial: ChatCompletion) -> StreamError:
+    if not isinstance(error, Mapping):
+        error = {"message": error if isinstance(error, str) else None}
+    message = error.get("message")
+    if not isinstance(message, str) or not message:
+        error = {**error, "message": "The stream reported an error"}
+    parsed = error_from_payload(200, {"error": error})
+    code = error.get("code")
+    if isinstance(code, bool) or not isinstance(code, (int, str)):
+        code = None
+    return StreamError(
+        parsed.message,
+        code=code,
+        metadata=parsed.metadata,
+        generation_id=generation_id,
+        partial=partial,
+    )
+
+
+# =========================================================================== non-streaming
+
+
+def _text_of_parts(parts: list[Any]) -> str | None:
+    texts = [
+        p["text"]
+        for p in parts
+        if isinstance(p, Mapping)
+        and isinstance(p.get("text"), str)
+        and p.get("type") != "image_url"
+    ]
+    return "".join(texts) if texts else None
+
+
+_MESSAGE_LISTS = ("tool_calls", "reasoning_details", "annotations", "images")
+
+
+def _normalize_message(message: dict[str, Any], synth: _IdSynth) -> dict[str, Any]:
+    """Copy-on-write repairs the models cannot express: null lists, content-part lists,
+    tool calls with missing ids or null/empty arguments."""
+    out = dict(message)
+    for key in _MESSAGE_LISTS:
+        if key in out and not isinstance(out[key], list):
+            del out[key]
+    if out.get("role") is None:
+        out.pop("role", None)
+    content = out.get("content")
+    if isinstance(content, list):
+        out["content_parts"] = content
+        out["content"] = _text_of_parts(content)
+    elif content is not None and not isinstance(content, str):
+        out["content"] = str(content)
+    calls = out.get("tool_calls")
+    if calls:
+        out["tool_calls"] = [_normalize_tool_call(c, synth) for c in calls if isinstance(c, dict)]
+    return out
+
+
+def _normalize_tool_call(call: dict[str, Any], synth: _IdSynth) -> dict[str, Any]:
+    out = dict(call)
+    call_id = out.get("id")
+    out["id"] = synth.unique(call_id if isinstance(call_id, str) else None)
+    if out.get("type") is None:
+        out.pop("type", None)
+    fn = out.get("function")
+    fn = dict(fn) if isinstance(fn, dict) else {}
+    if fn.get("name") is None:
+        fn["name"] = ""
+    args = fn.get("arguments")
+    if args is None or (isinstance(args, str) and not args.strip()):
+        fn["arguments"] = "{}"
+    elif not isinstance(args, str):  # some providers send the object itself
+        fn["arguments"] = orjson.dumps(args).decode()
+    out["function"] = fn
+    return out
+
+
+_TOP_NON_NULL = ("id", "object", "created", "model")
+_USAGE_NON_NULL = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def _normalize_body(data: dict[str, Any], choices: list[Any]) -> dict[str, Any]:
+    synth = _IdSynth(data.get("id") if isinstance(data.get("id"), str) else None)
+    body = {k: v for k, v in data.items() if not (v is None and k in _TOP_NON_NULL)}
+    new_choices = []
+    for position, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            raise ResponseValidationError(f"choices[{position}] is not an object")
+        fixed = dict(choice)
+        if not isinstance(fixed.get("index"), int):
+            fixed["index"] = position
+        message = fixed.get("message")
+        if message is None and isinstance(fixed.get("text"), str):  # legacy /completions
+            message = {"role": "assistant", "content": fixed.pop("text")}
+        fixed["message"] = _normalize_message(message if isinstance(message, dict) else {}, synth)
+        new_choices.append(fixed)
+    body["choices"] = new_choices
+    usage = body.get("usage")
+    if isinstance(usage, dict):
+        body["usage"] = {k: v for k, v in usage.items() if not (v is None and k in _USAGE_NON_NULL)}
+    elif usage is not None:
+        del body["usage"]
+    return body
+
+
+def parse_chat_completion(
+    data: Any, *, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> ChatCompletion:
+    """Turn a parsed non-streaming response body into a :class:`ChatCompletion`, or raise.
+
+    * an ``{"error": …}`` envelope (even with HTTP 200) raises the matching ``APIStatusError``;
+    * a choice with ``finish_reason == "error"`` or an ``error`` object raises likewise, with the
+      choice's error message;
+    * a body that is not an object, or has no ``choices`` list, raises ``ResponseValidationError``.
+    """
+    if not isinstance(data, dict):
+        raise ResponseValidationError(
+            f"expected a JSON object as the response body, got {type(data).__name__}"
+        )
+    gid = data.get("id") if isinstance(data.get("id"), str) and data.get("id") else None
+    if data.get("error") is not None:
+        exc = error_from_payload(status_code, data, headers)
+        if exc.generation_id is None:
+            exc.generation_id = gid
+        raise exc
+    choices = data.get("choices")
+    if not isinstance(choices, list):
+        what = "no 'choices'" if choices is None else f"'choices' of type {type(choices).__name__}"
+        raise ResponseValidationError(f"response body has {what}; expected a list")
+    if gid is None and headers:
+        gid = header_value(headers, "X-Generation-Id")
+    for choice in choices:
+        if not isinstance(choice, dict):
+            continue
+        error = choice.get("error")
+        if error is not None or choice.get("finish_reason") == "error":
+            if error is None:
+                error = {"message": "the provider reported finish_reason 'error'"}
+            raise _body_error(
+                error,
+                status_code=status_code,
+                headers=headers,
+                user_id=data.get("user_id"),
+                generation_id=gid,
+            )
+    body = _normalize_body(data, choices)
+    try:
+        return structure(body, ChatCompletion)
+    except Exception as exc:  # cattrs' errors stay inside the SDK
+        raise ResponseValidationError(
+            f"response body does not match the documented shape: {exc!r}", generation_id=gid
+        ) from exc
+
+
+# =========================================================================== streaming
+
+
+class _IdSynth:
+    """Makes tool-call ids unique: missing, empty and repeated ids become ``call_<gen>_<n>``."""
+
+    __slots__ = ("count", "generation", "used")
+
+    def __init__(self, generation: str | None) -> None:
+        self.generation = generation
+        self.count = 0
+        self.used: set[str] = set()
+
+    def unique(self, wire_id: str | None) -> str:
+        if wire_id and wire_id not in self.used:
+            self.used.add(wire_id)
+            return wire_id
+        while True:
+            if self.generation is None:
+                self.generation = os.urandom(6).hex()
+            candidate = f"call_{self.generation}_{self.count}"
+            self.count += 1
+            if candidate not in self.used:
+                self.used.add(candidate)
+                return candidate
+
+
+class _Call:
+    """The decoder's view of one tool call; its id, name and pieces live in ``acc``."""
+
+    __slots__ = ("acc", "done", "index", "wire_id")
+
+    def __init__(self, index: int, wire_id: str | None, acc: _AccCall) -> None:
+        self.index = index
+        self.wire_id = wire_id
+        self.acc = acc
+        self.done = False
+
+
+class _Choice:
+    __slots__ = ("acc", "by_wire_id", "by_wire_index", "calls", "current", "finish")
+
+    def __init__(self, acc: _AccChoice) -> None:
+        self.acc = acc  # the accumulator's state for this choice: text is appended directly
+        self.finish: str | None = None
+        self.calls: list[_Call] = []
+        self.by_wire_index: dict[int, _Call] = {}
+        self.by_wire_id: dict[str, _Call] = {}
+        self.current: _Call | None = None
+
+
+def _complete_json_object(text: str) -> bool:
+    try:
+        return isinstance(_loads(text), dict)
+    except _JSONDecodeError:
+        return False
+
+
+def _reasoning_text(details: tuple[Any, ...]) -> str:
+    pieces = []
+    for item in details:
+        if isinstance(item, dict):
+            text = item.get("text")
+            if not isinstance(text, str):
+                text = item.get("summary")
+            if isinstance(text, str) and text:
+                pieces.append(text)
+    return "".join(pieces)
+
+
+_META = (
+    "id",
+    "model",
+    "created",
+    "provider",
+    "system_fingerprint",
+    "service_tier",
+    "openrouter_metadata",
+)
+
+
+class StreamDecoder:
+    """Turns one stream's SSE ``data`` payloads into :data:`StreamEvent` lists, and folds them.
+
+    Feed each payload to :meth:`feed`; call :meth:`finish` if the body ends without ``[DONE]``.
+    ``kind="completion"`` reads legacy ``/completions`` chunks, whose text is ``choices[i].text``.
+    """
+
+    def __init__(self, *, kind: Literal["chat", "completion"] = "chat") -> None:
+        self.kind = kind
+        self._chat = kind == "chat"
+        self.last_chunk: dict[str, Any] | None = None
+        self.done = False
+        self.finished = False
+        self._closed = False
+        self._count = 0
+        self._acc = Accumulator(
+            object_name="text_completion" if kind == "completion" else "chat.completion"
+        )
+        self._choices: dict[int, _Choice] = {}
+        self._meta: dict[str, Any] = {}
+        self._meta_missing: tuple[str, ...] = _META
+        self._ids = _IdSynth(None)
+
+    # ------------------------------------------------------------------ public state
+
+    @property
+    def generation_id(self) -> str | None:
+        value = self._meta.get("id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def model(self) -> str | None:
+        value = self._meta.get("model")
+        return value if isinstance(value, str) else None
+
+    @property
+    def accumulator(self) -> Accumulator:
+        return self._acc
+
+    def partial(self) -> ChatCompletion:
+        """The completion assembled from everything received so far."""
+        return self._acc.snapshot()
+
+    def final(self) -> ChatCompletion:
+        """The whole completion, once the stream is over (the same fold as :meth:`partial`)."""
+        return self._acc.snapshot()
+
+    def keep_alive(self, comment: str) -> KeepAlive:
+        """The event for an SSE comment line (``: OPENROUTER PROCESSING``)."""
+        return KeepAlive(comment=comment.strip())
+
+    # ------------------------------------------------------------------ feeding
+
+    def feed(self, data: str) -> list[StreamEvent]:
+        """Decode one SSE event's ``data`` payload into events (often exactly one)."""
+        self._count += 1
+        try:
+            chunk = _loads(data)
+        except _JSONDecodeError as exc:
+            return self._special(data, exc)
+        if chunk.__class__ is not dict:
+            raise ProtocolError(
+                f"stream event #{self._count} is JSON {type(chunk).__name__}, expected an "
+                f"object: {_preview(data)!r}",
+                generation_id=self.generation_id,
+            )
+        self.last_chunk = chunk
+        missing = self._meta_missing
+        if missing:
+            for name in missing:
+                if chunk.get(name) is not None:
+                    self._take_meta(chunk)
+                    break
+        out: list[StreamEvent] = []
+        choices = chunk.get("choices")
+        if choices and choices.__class__ is list:
+            # Fast path, the typical chunk: one choice, a delta of content (+ role), nothing else.
+            choice = choices[0]
+            if (
+                len(choices) == 1
+                and choice.__class__ is dict
+                and self._chat
+                and choice.get("finish_reason") is None
+                and choice.get("logprobs") is None
+            ):
+                delta = choice.get("delta")
+                if delta.__class__ is dict:
+                    content = delta.get("content")
+                    size = len(delta)
+                    if content.__class__ is str and (size == 1 or (size == 2 and "role" in delta)):
+                        ci = choice.get("index", 0)
+                        state = self._choices.get(ci) if ci.__class__ is int else None
+                        if state is not None:
+                            if content:
+                                state.acc.text.append(content)
+                                # TextDelta(text=content, choice_index=ci); see _setters
+                                text_event = _new(TextDelta)
+                                _set_text(text_event, content)
+                                _set_choice_index(text_event, ci)
+                                out.append(text_event)
+                            choices = None
+                    elif not delta or (size == 1 and "role" in delta):
+                        choices = None  # nothing to report
+                if choices is not None:
+                    self._choice(choice, 0, out)
+            else:
+                for position, choice in enumerate(choices):
+                    if choice.__class__ is dict:
+                        self._choice(choice, position, out)
+        usage = chunk.get("usage")
+        if usage is not None and usage.__class__ is dict:
+            event = Usage(usage=_structure_usage(usage))
+            self._acc.add(event)
+            out.append(event)
+        error = chunk.get("error")
+        if error is not None:
+            raise _stream_error(error, self.generation_id, self._acc.snapshot())
+        return out
+
+    def finish(self) -> list[StreamEvent]:
+        """The body ended. Without ``[DONE]`` this succeeds only if a finish reason arrived;
+        otherwise it raises :class:`IncompleteStreamError` carrying the partial completion."""
+        if self._closed:
+            return []
+        if not self.done and not self.finished:
+            raise IncompleteStreamError(
+                "the stream ended without [DONE] and without a finish reason",
+                generation_id=self.generation_id,
+                partial=self._acc.snapshot(),
+            )
+        self._closed = True
+        return self._flush_all()
+
+    # ------------------------------------------------------------------ internals
+
+    def _special(self, data: str, exc: Exception) -> list[StreamEvent]:
+        text = data.strip()
+        if text == "[DONE]":
+            self.done = True
+            if self._closed:
+                return []
+            self._closed = True
+            return self._flush_all()
+        if text.startswith(":"):  # a keep-alive comment that a proxy rewrapped as data
+            return [KeepAlive(comment=text[1:].strip())]
+        if not text:  # an empty data field carries nothing
+            return []
+        raise ProtocolError(
+            f"stream event #{self._count} is not valid JSON ({exc}): {_preview(data)!r}",
+            generation_id=self.generation_id,
+        ) from exc
+
+    def _take_meta(self, chunk: dict[str, Any]) -> None:
+        found = {}
+        for name in self._meta_missing:
+            value = chunk.get(name)
+            if value is not None:
+                found[name] = value
+        if found:
+            self._meta.update(found)
+            self._acc.set_meta(**found)
+            self._meta_missing = tuple(n for n in self._meta_missing if n not in found)
+            if "id" in found and self._ids.generation is None:
+                gid = found["id"]
+                self._ids.generation = gid if isinstance(gid, str) else str(gid)
+
+    def _choice(self, choice: dict[str, Any], position: int, out: list[StreamEvent]) -> None:
+        ci = choice.get("index", position)
+        if ci.__class__ is not int:
+            ci = position
+        state = self._choices.get(ci)
+        if state is None:
+            state = self._choices[ci] = _Choice(self._acc.choice(ci))
+        if self._chat:
+            delta = choice.get("delta")
+            if delta and delta.__class__ is dict:
+                self._delta(delta, ci, state, out)
+        else:
+            text = choice.get("text")
+            if text and text.__class__ is str:
+                state.acc.text.append(text)
+                out.append(TextDelta(text=text, choice_index=ci))
+        logprobs = choice.get("logprobs")
+        if logprobs and logprobs.__class__ is dict:
+            self._acc.add_logprobs(ci, logprobs)
+        reason = choice.get("finish_reason")
+        if reason is not None and state.finish is None:
+            self._finish(choice, reason, ci, state, out)
+
+    def _delta(
+        self, delta: dict[str, Any], ci: int, state: _Choice, out: list[StreamEvent]
+    ) -> None:
+        get = delta.get
+        acc = state.acc
+        rest = len(delta) - ("role" in delta)
+        if "reasoning" in delta or "reasoning_details" in delta:
+            rest -= ("reasoning" in delta) + ("reasoning_details" in delta)
+            self._reasoning(get("reasoning"), get("reasoning_details"), ci, acc, out)
+        if "content" in delta:
+            rest -= 1
+            content = delta["content"]
+            if content:
+                if content.__class__ is not str:
+                    content = _text_of_parts(content) if content.__class__ is list else str(content)
+                if content:
+                    acc.text.append(content)
+                    out.append(TextDelta(text=content, choice_index=ci))
+        if not rest:
+            return
+        if "tool_calls" in delta:
+            rest -= 1
+            tool_calls = delta["tool_calls"]
+            if tool_calls and tool_calls.__class__ is list:
+                for fragment in tool_calls:
+                    if fragment.__class__ is dict:
+                        self._tool_fragment(fragment, ci, state, out)
+            if not rest:
+                return
+        refusal = get("refusal")
+        if refusal and refusal.__class__ is str:
+            acc.refusal.append(refusal)
+            out.append(RefusalDelta(text=refusal, choice_index=ci))
+        annotations = get("annotations")
+        if annotations and annotations.__class__ is list:
+            items = tuple(annotations)
+            acc.annotations.extend(items)
+            out.append(AnnotationsDelta(annotations=items, choice_index=ci))
+        images = get("images")
+        if images and images.__class__ is list:
+            items = tuple(images)
+            acc.images.extend(items)
+            out.append(ImagesDelta(images=items, choice_index=ci))
+        audio = get("audio")
+        if audio and audio.__class__ is dict:
+            self._acc.add_audio(ci, audio)
+
+    def _reasoning(
+        self, reasoning: Any, details: Any, ci: int, acc: _AccChoice, out: list[StreamEvent]
+    ) -> None:
+        items: tuple[dict[str, Any], ...] = ()
+        if details and details.__class__ is list:
+            items = tuple(details)
+        text = reasoning if reasoning and reasoning.__class__ is str else _reasoning_text(items)
+        if text or items:
+            if text:
+                acc.reasoning.append(text)
+            if items:
+                acc.reasoning_details.extend(items)
+            event = _new(ReasoningDelta)  # ReasoningDelta(text=, details=, choice_index=)
+            _RD_TEXT(event, text)
+            _RD_DETAILS(event, items)
+            _RD_CHOICE(event, ci)
+            out.append(event)
+
+    def _finish(
+        self, choice: dict[str, Any], reason: Any, ci: int, state: _Choice, out: list[StreamEvent]
+    ) -> None:
+        reason = reason if reason.__class__ is str else str(reason)
+        state.finish = reason
+        self.finished = True
+        self._flush_choice(state, ci, out)
+        native = choice.get("native_finish_reason")
+        if native is not None and native.__class__ is not str:
+            native = str(native)
+        event = Finish(finish_reason=reason, native_finish_reason=native, choice_index=ci)
+        self._acc.add(event)
+        out.append(event)
+
+    # ---- tool calls
+    #
+    # The decoder's _Call shares its argument pieces with the accumulator's record of the same
+    # call (``call.acc``), so a fragment is stored once and folded without a dispatch.
+
+    def _tool_fragment(
+        self, fragment: dict[str, Any], ci: int, state: _Choice, out: list[StreamEvent]
+    ) -> None:
+        wire_index = fragment.get("index")
+        if wire_index.__class__ is not int:
+            wire_index = None
+        wire_id = fragment.get("id")
+        if not wire_id:
+            wire_id = None
+        elif wire_id.__class__ is not str:
+            wire_id = str(wire_id)
+        name = arguments = None
+        function = fragment.get("function")
+        if function.__class__ is dict:
+            name = function.get("name") or None
+            if name is not None and name.__class__ is not str:
+                name = str(name)
+            arguments = function.get("arguments")
+        if arguments is None:
+            arguments = ""
+        elif arguments.__class__ is not str:  # some providers send the object itself
+            arguments = orjson.dumps(arguments).decode()
+
+        call: _Call | None
+        if wire_index is not None:
+            call = state.by_wire_index.get(wire_index)
+        else:
+            call = state.by_wire_id.get(wire_id) if wire_id else None
+            if call is None:
+                call = state.current
+        if (
+            call is not None
+            and (wire_id is not None or name is not None)
+            and _starts_new_call(call, wire_id, name, arguments)
+        ):
+            call = None
+
+        event: ToolCallDelta
+        if call is None:
+            self._flush_choice(state, ci, out)  # a new call: the previous ones are whole
+            call_id = self._ids.unique(wire_id)
+            acc_call = state.acc.call(len(state.calls))
+            acc_call.id = call_id
+            acc_call.name = name or ""
+            call = _Call(len(state.calls), wire_id if call_id == wire_id else None, acc_call)
+            state.calls.append(call)
+            if wire_index is not None:
+                state.by_wire_index[wire_index] = call
+            if call.wire_id is not None:
+                state.by_wire_id[call.wire_id] = call
+            event = ToolCallDelta(
+                index=call.index, id=call_id, name=name, arguments=arguments, choice_index=ci
+            )
+        else:
+            acc_call = call.acc
+            new_id = new_name = None
+            if wire_id is not None and call.wire_id is None and wire_id not in self._ids.used:
+                # the provider names the call late: adopt its id
+                self._ids.used.add(wire_id)
+                acc_call.id = call.wire_id = new_id = wire_id
+                state.by_wire_id[wire_id] = call
+            if name is not None and not acc_call.name:
+                acc_call.name = new_name = name
+            if not arguments and new_id is None and new_name is None:
+                return  # a repeat of what we know (e.g. the id again, empty arguments)
+            if call.done:  # fragments after a Done re-open the call; a new Done follows
+                call.done = False
+                acc_call.arguments = None
+            event = _new(ToolCallDelta)  # ToolCallDelta(index=, id=, name=, arguments=, ...)
+            _TD_INDEX(event, call.index)
+            _TD_ID(event, new_id)
+            _TD_NAME(event, new_name)
+            _TD_ARGUMENTS(event, arguments)
+            _TD_CHOICE(event, ci)
+        if arguments:
+            acc_call.parts.append(arguments)
+        state.current = call
+        out.append(event)
+
+    def _flush_choice(self, state: _Choice, ci: int, out: list[StreamEvent]) -> None:
+        for call in state.calls:
+            if not call.done:
+                call.done = True
+                acc_call = call.acc
+                arguments = "".join(acc_call.parts)
+                if not arguments.strip():
+                    arguments = "{}"
+                event = ToolCallDone(
+                    index=call.index,
+                    id=acc_call.id,
+                    name=acc_call.name,
+                    arguments=arguments,
+                    choice_index=ci,
+                )
+                acc_call.arguments = arguments
+                out.append(event)
+
+    def _flush_all(self) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for ci in sorted(self._choices):
+            self._flush_choice(self._choices[ci], ci, out)
+        return out
+
+
+def _starts_new_call(call: _Call, wire_id: str | None, name: str | None, arguments: str) -> bool:
+    """Whether a fragment that maps onto ``call`` actually begins a different call."""
+    if wire_id is not None and call.wire_id is not None:
+        return wire_id != call.wire_id
+    known = call.acc.name
+    if name is not None and known:
+        if name != known:
+            return True
+        # Same name again, no distinguishing id: a second call to the same tool if the first
+        # one's arguments are already a complete object and this fragment brings more.
+        return bool(arguments) and _complete_json_object("".join(call.acc.parts))
+    return False
+
+
+def _structure_usage(usage: dict[str, Any]) -> CompletionUsage:
+    cleaned = {k: v for k, v in usage.items() if not (v is None and k in _USAGE_NON_NULL)}
+    try:
+        return structure(cleaned, CompletionUsage)
+    except Exception:
+        # A malformed usage block must not sink a stream whose text already arrived: keep it raw.
+        return CompletionUsage(extra=dict(usage))
