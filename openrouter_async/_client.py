@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import logging
 import ssl as ssl_module
 import time
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import orjson
 
 from ._config import ClientConfig, PoolLimits, RetryPolicy, Timeouts, merge_timeouts
@@ -31,7 +33,14 @@ from .types.responses import ResponseInfo
 if TYPE_CHECKING:
     import aiohttp
 
+    from ._batch import Batch
     from ._chat import Chat
+    from ._resources.account import Credits, Key
+    from ._resources.completions import Completions
+    from ._resources.embeddings import Embeddings
+    from ._resources.generations import Generations
+    from ._resources.models import Models
+    from ._resources.providers import Providers
 
 __all__ = ["ClientState", "OpenRouter"]
 
@@ -99,6 +108,56 @@ class OpenRouter:
         from ._chat import Chat
 
         self.chat: Chat = Chat(self)
+
+    # -- resources (imported on first use: `import openrouter_async` stays light) ----------
+
+    @functools.cached_property
+    def generations(self) -> Generations:
+        from ._resources.generations import Generations
+
+        return Generations(self)
+
+    @functools.cached_property
+    def models(self) -> Models:
+        from ._resources.models import Models
+
+        return Models(self)
+
+    @functools.cached_property
+    def providers(self) -> Providers:
+        from ._resources.providers import Providers
+
+        return Providers(self)
+
+    @functools.cached_property
+    def credits(self) -> Credits:
+        from ._resources.account import Credits
+
+        return Credits(self)
+
+    @functools.cached_property
+    def key(self) -> Key:
+        from ._resources.account import Key
+
+        return Key(self)
+
+    @functools.cached_property
+    def embeddings(self) -> Embeddings:
+        from ._resources.embeddings import Embeddings
+
+        return Embeddings(self)
+
+    @functools.cached_property
+    def completions(self) -> Completions:
+        from ._resources.completions import Completions
+
+        return Completions(self)
+
+    def batch(self, requests: Any, /, **options: Any) -> Batch:
+        """Run many chat requests concurrently; see :class:`openrouter_async.Batch`."""
+        from ._batch import Batch
+
+        return Batch(self, requests, **options)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -169,6 +228,7 @@ class OpenRouter:
         params: Mapping[str, str] | None = None,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
     ) -> tuple[Any, ResponseInfo]:
         """Send a non-streaming request with retries; return the parsed JSON and its info."""
         self._ensure_open()
@@ -211,8 +271,17 @@ class OpenRouter:
             raise APITimeoutError(f"{method} {path} exceeded its total deadline", kind="total")
 
         return await run_with_retries(
-            attempt, self._config.retry, deadline=deadline, describe=f"{method} {path}"
+            attempt,
+            self._retry_policy(max_retries),
+            deadline=deadline,
+            describe=f"{method} {path}",
         )
+
+    def _retry_policy(self, max_retries: int | None) -> RetryPolicy:
+        policy = self._config.retry
+        if max_retries is None or max_retries == policy.max_retries:
+            return policy
+        return attrs.evolve(policy, max_retries=max_retries)
 
 
 def _loop_deadline(deadline: float | None) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 from aiohttp import web
@@ -30,21 +31,24 @@ def _zero_waits():
     _retry.set_testing(False)
 
 
-def scripted(*responses: web.Response | None) -> tuple[list[float], object]:
-    """A handler answering with the given responses in order (None = OK)."""
+def scripted(*responses: Callable[[], web.Response] | None) -> tuple[list[float], object]:
+    """A handler answering with the given responses in order (None = OK); the last repeats.
+
+    Each entry is a factory: an aiohttp response object can be sent only once.
+    """
     calls: list[float] = []
 
     async def handler(request: web.Request) -> web.Response:
         calls.append(time.monotonic())
         index = min(len(calls) - 1, len(responses) - 1)
-        response = responses[index]
-        return response if response is not None else web.json_response(OK)
+        factory = responses[index]
+        return factory() if factory is not None else web.json_response(OK)
 
     return calls, handler
 
 
-def err(status: int, **headers: str) -> web.Response:
-    return web.json_response(
+def err(status: int, **headers: str) -> Callable[[], web.Response]:
+    return lambda: web.json_response(
         {"error": {"code": status, "message": f"e{status}"}}, status=status, headers=headers
     )
 
@@ -98,7 +102,7 @@ async def test_retry_after_beyond_cap_raises_at_once() -> None:
 
 async def test_200_with_error_envelope_raises_typed() -> None:
     body = {"error": {"code": 402, "message": "Insufficient credits"}, "user_id": "u"}
-    calls, handler = scripted(web.json_response(body))
+    calls, handler = scripted(lambda: web.json_response(body))
     with pytest.raises(ora.APIStatusError) as info:
         await run(handler)
     assert info.value.code == 402 and "Insufficient credits" in info.value.message
@@ -114,7 +118,7 @@ async def test_choice_finish_error_raises_typed() -> None:
             "error": {"code": 502, "message": "Provider disconnected"},
         }
     ]
-    calls, handler = scripted(web.json_response(body))
+    calls, handler = scripted(lambda: web.json_response(body))
     with pytest.raises(ora.APIStatusError) as info:
         await run(handler)
     assert info.value.code == 502
@@ -122,17 +126,20 @@ async def test_choice_finish_error_raises_typed() -> None:
 
 
 async def test_html_error_page() -> None:
-    page = web.Response(
-        status=524, text="<html><title>524: A timeout occurred</title></html>", content_type="text/html"
+    calls, handler = scripted(
+        lambda: web.Response(
+            status=524,
+            text="<html><title>524: A timeout occurred</title></html>",
+            content_type="text/html",
+        )
     )
-    calls, handler = scripted(page)
     with pytest.raises(ora.APIStatusError) as info:
         await run(handler, max_retries=0)
     assert info.value.status_code == 524 and "timeout occurred" in info.value.message
 
 
 async def test_non_json_200_is_protocol_error() -> None:
-    calls, handler = scripted(web.Response(text="<html>oops</html>"))
+    calls, handler = scripted(lambda: web.Response(text="<html>oops</html>"))
     with pytest.raises(ora.ProtocolError):
         await run(handler)
 
@@ -189,7 +196,7 @@ async def test_connection_refused_is_connection_error() -> None:
 
 async def test_error_body_read_is_bounded() -> None:
     big = b'{"error": {"code": 500, "message": "' + b"x" * (5 * 1024 * 1024) + b'"}}'
-    calls, handler = scripted(web.Response(status=500, body=big, content_type="application/json"))
+    calls, handler = scripted(lambda: web.Response(status=500, body=big, content_type="application/json"))
     with pytest.raises(ora.InternalServerError) as info:
         await run(handler, max_retries=0)
     # Only the first 64 KiB were read: not JSON any more, but still the right class.
