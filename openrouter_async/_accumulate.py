@@ -63,6 +63,18 @@ class _Pieces(list[str]):
     __slots__ = ()
 
 
+class _Discard(list[Any]):
+    """Stands in for a text list when the caller chose not to keep streamed text."""
+
+    __slots__ = ()
+
+    def append(self, item: Any) -> None:
+        pass
+
+    def extend(self, items: Any) -> None:
+        pass
+
+
 class _Call:
     __slots__ = ("arguments", "id", "name", "parts")
 
@@ -89,14 +101,14 @@ class _ChoiceState:
         "text",
     )
 
-    def __init__(self) -> None:
-        self.text: list[str] = []
-        self.reasoning: list[str] = []
+    def __init__(self, keep_text: bool = True) -> None:
+        self.text: list[str] = [] if keep_text else _Discard()
+        self.reasoning: list[str] = [] if keep_text else _Discard()
         self.reasoning_details: list[dict[str, Any]] = []
         self.refusal: list[str] = []
         self.calls: dict[int, _Call] = {}
         self.annotations: list[dict[str, Any]] = []
-        self.images: list[dict[str, Any]] = []
+        self.images: list[dict[str, Any]] = [] if keep_text else _Discard()
         self.finish_reason: str | None = None
         self.native_finish_reason: str | None = None
         self.logprobs_content: list[Any] | None = None
@@ -126,11 +138,14 @@ class Accumulator:
     :class:`~openrouter_async.types.responses.ChatCompletion`.
 
     ``object_name`` is the ``object`` of the result (``"chat.completion"``; the decoder passes
-    ``"text_completion"`` for the legacy ``/completions`` endpoint).
+    ``"text_completion"`` for the legacy ``/completions`` endpoint). With ``keep_text=False``
+    text, reasoning and images are not kept (for streams too large to hold); tool calls,
+    finish reasons, usage and metadata still are.
     """
 
-    def __init__(self, *, object_name: str = "chat.completion") -> None:
+    def __init__(self, *, object_name: str = "chat.completion", keep_text: bool = True) -> None:
         self._object = object_name
+        self._keep_text = keep_text
         self._choices: dict[int, _ChoiceState] = {}
         self._usage: CompletionUsage | None = None
         self._meta: dict[str, Any] = {}
@@ -141,7 +156,7 @@ class Accumulator:
         """The mutable state of choice ``index`` (created on first use). For the decoder."""
         state = self._choices.get(index)
         if state is None:
-            state = self._choices[index] = _ChoiceState()
+            state = self._choices[index] = _ChoiceState(self._keep_text)
         return state
 
     def add(self, event: StreamEvent) -> None:

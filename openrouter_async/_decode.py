@@ -337,9 +337,12 @@ class StreamDecoder:
 
     Feed each payload to :meth:`feed`; call :meth:`finish` if the body ends without ``[DONE]``.
     ``kind="completion"`` reads legacy ``/completions`` chunks, whose text is ``choices[i].text``.
+    ``accumulate=False`` keeps no text, reasoning or images in the running completion.
     """
 
-    def __init__(self, *, kind: Literal["chat", "completion"] = "chat") -> None:
+    def __init__(
+        self, *, kind: Literal["chat", "completion"] = "chat", accumulate: bool = True
+    ) -> None:
         self.kind = kind
         self._chat = kind == "chat"
         self.last_chunk: dict[str, Any] | None = None
@@ -348,7 +351,8 @@ class StreamDecoder:
         self._closed = False
         self._count = 0
         self._acc = Accumulator(
-            object_name="text_completion" if kind == "completion" else "chat.completion"
+            object_name="text_completion" if kind == "completion" else "chat.completion",
+            keep_text=accumulate,
         )
         self._choices: dict[int, _Choice] = {}
         self._meta: dict[str, Any] = {}

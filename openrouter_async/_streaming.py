@@ -67,6 +67,7 @@ class Stream(Generic[E]):
         deadline: float | None,
         kind: Literal["chat", "completion"] = "chat",
         describe: str = "stream",
+        accumulate: bool = True,
     ) -> None:
         self._send = send
         self._timeouts = timeouts
@@ -76,7 +77,10 @@ class Stream(Generic[E]):
         self._state = _NEW
         self._response: Any = None
         self._parser = SSEParser()
-        self._decoder = StreamDecoder(kind=kind)
+        self._decoder = StreamDecoder(kind=kind, accumulate=accumulate)
+        # An error found after events were decoded from the same read waits until the
+        # consumer has had those events: nothing received is lost.
+        self._deferred: BaseException | None = None
         self._pending: deque[Any] = deque()
         self._emit_chunks = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -238,6 +242,9 @@ class Stream(Generic[E]):
         pending = self._pending
         if pending:
             return pending.popleft()  # type: ignore[no-any-return]
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
         return await self._fill()  # type: ignore[no-any-return]
 
     async def _fill(self) -> Any:
@@ -272,29 +279,37 @@ class Stream(Generic[E]):
                 except Exception as exc:
                     raise translate_exception(exc) from exc
                 got_data = False
-                for item in feed(data):
-                    if type(item) is SSEComment:
+                try:
+                    for item in feed(data):
+                        if type(item) is SSEComment:
+                            if not emit_chunks:
+                                pending.append(decoder.keep_alive(item.text))
+                            continue
+                        events = decoder.feed(item.data)
+                        got_data = True
+                        if emit_chunks:
+                            if decoder.last_chunk is not None:
+                                pending.append(structure(decoder.last_chunk, ChatCompletionChunk))
+                        else:
+                            pending.extend(events)
+                        if decoder.done:
+                            break
+                    if not data and not decoder.done:
+                        tail = decoder.finish()  # raises IncompleteStreamError without a finish
                         if not emit_chunks:
-                            pending.append(decoder.keep_alive(item.text))
-                        continue
-                    events = decoder.feed(item.data)
-                    got_data = True
-                    if emit_chunks:
-                        if decoder.last_chunk is not None:
-                            pending.append(structure(decoder.last_chunk, ChatCompletionChunk))
-                    else:
-                        pending.extend(events)
-                    if decoder.done:
-                        break
+                            pending.extend(tail)
+                except APIError as error:
+                    if not pending:
+                        raise
+                    self._close_now()
+                    self._deferred = error
+                    return pending.popleft()
                 if got_data:
                     self._first_data_seen = True
                     self._idle_since = None
                 if decoder.done:
                     await self._drain_after_done(response)
                 elif not data:
-                    tail = decoder.finish()  # raises IncompleteStreamError without a finish
-                    if not emit_chunks:
-                        pending.extend(tail)
                     self._finish_body(response)
                 if pending:
                     return pending.popleft()
