@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
 
 from ._config import Timeouts, merge_timeouts
 from ._decode import parse_chat_completion
@@ -14,6 +16,10 @@ from .types.responses import ChatCompletion
 
 if TYPE_CHECKING:
     from ._client import OpenRouter
+    from ._structured import ParsedChatCompletion
+    from ._tool_loop import ToolInvocation, ToolLike, ToolRunResult, ToolRunStream
+
+T = TypeVar("T")
 
 __all__ = ["Chat", "ChatCompletions"]
 
@@ -31,6 +37,8 @@ class ChatCompletions:
         *,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        _max_retries: int | None = None,
         **kwargs: Any,
     ) -> ChatCompletion:
         """Send a chat completion request and return the whole completion.
@@ -38,7 +46,10 @@ class ChatCompletions:
         Pass a :class:`ChatRequest`, or its fields as keyword arguments (plain dicts are
         validated the same way). ``response`` on the result holds status, headers, elapsed.
         A 200 whose body is an error, or a choice that finished with ``"error"``, raises.
+        ``timeout`` and ``max_retries`` override the client's settings for this call.
         """
+        if _max_retries is not None:
+            max_retries = _max_retries
         chat_request = coerce_chat_request(request, **kwargs)
         if chat_request.stream:
             raise RequestValidationError(
@@ -52,10 +63,47 @@ class ChatCompletions:
             body=body,
             timeout=timeout,
             extra_headers=extra_headers,
+            max_retries=max_retries,
         )
         completion = parse_chat_completion(data, status_code=info.status_code, headers=info.headers)
         object.__setattr__(completion, "response", info)
         return completion
+
+    async def parse(
+        self,
+        request: ChatRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        response_format: type[T],
+        strict: bool = True,
+        timeout: Timeouts | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> ParsedChatCompletion[T]:
+        """Structured output: ask for JSON matching ``response_format`` (an attrs class,
+        dataclass or TypedDict) and return the completion with ``.parsed``, an instance of it.
+
+        The class's JSON Schema is sent as a ``json_schema`` response format (``strict`` asks
+        the provider to enforce it). Output that is not JSON or does not match the schema
+        (missing or mistyped fields, unknown keys) raises ``StructuredOutputError`` with the
+        model's text in ``raw``.
+        """
+        from ._structured import parse_completion, response_format_for
+
+        chat_request = coerce_chat_request(request, **kwargs)
+        if chat_request.response_format is not None:
+            raise RequestValidationError(
+                "parse() sets response_format from the class it is given; leave it unset in "
+                "the request",
+                path="response_format",
+            )
+        fmt = response_format_for(response_format, strict=strict)
+        completion = await self.create(
+            attrs.evolve(chat_request, response_format=fmt),
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+        return parse_completion(completion, response_format)
 
     def stream(
         self,
@@ -64,12 +112,15 @@ class ChatCompletions:
         *,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        accumulate: bool = True,
         **kwargs: Any,
     ) -> ChatStream:
         """Stream a chat completion: ``async with client.chat.completions.stream(...) as s``.
 
         The request is validated now; it is sent when the ``async with`` block (or the first
         iteration) begins. It is retried only until the response starts, never after.
+        ``accumulate=False`` keeps no text, reasoning or images for ``get_final_completion()``
+        (tool calls, finish reason and usage are still kept), for outputs too big to hold.
         """
         client = self._client
         client._ensure_open()
@@ -96,11 +147,82 @@ class ChatCompletions:
             deadline=client._deadline(timeouts),
             kind="chat",
             describe="POST /chat/completions (stream)",
+            accumulate=accumulate,
         )
 
 
 class Chat:
-    """``client.chat``."""
+    """``client.chat``: ``completions``, and the tool loop (``run_tools`` / ``stream_tools``)."""
 
     def __init__(self, client: OpenRouter) -> None:
+        self._client = client
         self.completions = ChatCompletions(client)
+
+    async def run_tools(
+        self,
+        request: ChatRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        tools: Sequence[ToolLike],
+        max_turns: int = 8,
+        parallel: bool = True,
+        tool_timeout: float | None = None,
+        on_tool_call: Callable[[ToolInvocation], Awaitable[None] | None] | None = None,
+        timeout: Timeouts | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> ToolRunResult:
+        """Call the model, run the tools it asks for, send the results back, until it answers.
+
+        ``tools`` are annotated functions (sync or async) or ``function_tool`` objects (plus
+        server tools, passed through). Stops at a message without tool calls or after
+        ``max_turns`` requests (then ``result.stop_reason == "max_turns"``; no exception). A
+        failing tool sends ``{"error": "<Type>: <message>"}`` to the model instead of raising.
+        Other keyword arguments are the request, as for ``completions.create()``.
+        """
+        from ._tool_loop import run_tools
+
+        return await run_tools(
+            self._client,
+            request,
+            tools=tools,
+            max_turns=max_turns,
+            parallel=parallel,
+            tool_timeout=tool_timeout,
+            on_tool_call=on_tool_call,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            **kwargs,
+        )
+
+    def stream_tools(
+        self,
+        request: ChatRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        tools: Sequence[ToolLike],
+        max_turns: int = 8,
+        parallel: bool = True,
+        tool_timeout: float | None = None,
+        on_tool_call: Callable[[ToolInvocation], Awaitable[None] | None] | None = None,
+        timeout: Timeouts | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> ToolRunStream:
+        """:meth:`run_tools` over streaming requests: ``async with ... as run: async for event
+        in run`` yields each turn's stream events, a ``ToolResultEvent`` per tool call, and last
+        the ``ToolRunResult`` (also ``run.result``)."""
+        from ._tool_loop import stream_tools
+
+        return stream_tools(
+            self._client,
+            request,
+            tools=tools,
+            max_turns=max_turns,
+            parallel=parallel,
+            tool_timeout=tool_timeout,
+            on_tool_call=on_tool_call,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            **kwargs,
+        )
