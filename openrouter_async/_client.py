@@ -28,7 +28,6 @@ from ._errors import APIError, APITimeoutError, ClientClosedError, ProtocolError
 from ._request import RequestPreparer
 from ._retry import run_with_retries
 from ._transport import Transport, translate_exception
-from .types.responses import ResponseInfo
 
 if TYPE_CHECKING:
     import aiohttp
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
     from ._resources.generations import Generations
     from ._resources.models import Models
     from ._resources.providers import Providers
+    from .types.responses import ResponseInfo
 
 __all__ = ["ClientState", "OpenRouter"]
 
@@ -105,11 +105,14 @@ class OpenRouter:
         )
         self._transport = Transport(self._config, session=session, ssl=ssl)
         self._prep = RequestPreparer(self._config)
-        from ._chat import Chat
-
-        self.chat: Chat = Chat(self)
 
     # -- resources (imported on first use: `import openrouter_async` stays light) ----------
+
+    @functools.cached_property
+    def chat(self) -> Chat:
+        from ._chat import Chat
+
+        return Chat(self)
 
     @functools.cached_property
     def generations(self) -> Generations:
@@ -239,6 +242,8 @@ class OpenRouter:
         timeouts = merge_timeouts(self._config.timeouts, timeout)
         deadline = self._deadline(timeouts)
         transport = self._transport
+
+        from .types.responses import ResponseInfo
 
         async def attempt(_n: int) -> tuple[Any, ResponseInfo]:
             started = time.monotonic()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -148,16 +148,9 @@ class PoolLimits:
 
 
 def _user_agent() -> str:
-    try:
-        from importlib.metadata import version
-
-        aiohttp_version = version("aiohttp")
-    except Exception:  # pragma: no cover - metadata missing in odd installs
-        aiohttp_version = "unknown"
-    return (
-        f"openrouter-async/{VERSION} (Python {platform.python_version()}; "
-        f"{platform.system() or 'unknown'}) aiohttp/{aiohttp_version}"
-    )
+    # sys only: importlib.metadata and platform would cost more import time than the rest.
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"openrouter-async/{VERSION} (Python {python}; {sys.platform})"
 
 
 @attrs.frozen(kw_only=True)
@@ -243,7 +236,7 @@ class ClientConfig:
         return f"Bearer {self.api_key.get()}"
 
 
-def merge_timeouts(base: Timeouts, override: Timeouts | float | None | Any) -> Timeouts:
+def merge_timeouts(base: Timeouts, override: Timeouts | float | Any | None) -> Timeouts:
     """Per-call timeout override: a Timeouts replaces, a number sets every phase."""
     if override is None:
         return base

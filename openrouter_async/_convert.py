@@ -91,7 +91,7 @@ _SCALARS: dict[Any, Callable[[Any], Any]] = {str: str, int: int, float: float, b
 
 def _optional_inner(type_: Any) -> Any:
     """``X`` for ``X | None`` where X is a scalar or a response model, else None."""
-    args = getattr(type_, "__args__", ())
+    args: tuple[Any, ...] = getattr(type_, "__args__", ())
     if len(args) != 2 or type(None) not in args:
         return None
     inner = args[0] if args[1] is type(None) else args[1]

@@ -9,7 +9,7 @@
     ├── APIError                           anything that came from (or failed to reach) the server
     │   ├── APIConnectionError             DNS, refused, reset, TLS, server disconnected
     │   │   └── APITimeoutError (TimeoutError)  connect / read / idle / total deadline
-    │   ├── APIStatusError                 the server answered with an error (any status, or in a 200 body)
+    │   ├── APIStatusError                 the server answered with an error (status, or 200 body)
     │   │   ├── BadRequestError                400
     │   │   ├── AuthenticationError            401
     │   │   ├── PaymentRequiredError           402
@@ -338,7 +338,9 @@ class ProtocolError(APIError):
 
 
 class IncompleteStreamError(ProtocolError):
-    """The stream ended without ``[DONE]`` and without a finish reason; ``partial`` holds what came."""
+    """The stream ended without ``[DONE]`` and without a finish reason.
+
+    ``partial`` holds what came before the end."""
 
     def __init__(
         self,

@@ -11,7 +11,6 @@ at once, with ``retry_after`` on it, so the caller can decide.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import random
 import time
@@ -67,6 +66,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     try:
         seconds = float(raw)
     except ValueError:
+        import email.utils  # only for the rare HTTP-date form; keeps import time down
+
         try:
             date = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError):

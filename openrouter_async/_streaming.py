@@ -119,7 +119,8 @@ class Stream(Generic[E]):
 
     @property
     def generation_id(self) -> str | None:
-        return self._decoder.generation_id or (self.response.generation_id if self.response else None)
+        info = self.response
+        return self._decoder.generation_id or (info.generation_id if info else None)
 
     def __del__(self) -> None:
         if self._state == _OPEN:
@@ -148,7 +149,8 @@ class Stream(Generic[E]):
             now = loop.time()
             first = now + timeouts.first_event if timeouts.first_event else None
             total = self._total_loop
-            kind = "total" if total is not None and (first is None or total < first) else "first_event"
+            total_first = total is not None and (first is None or total < first)
+            kind = "total" if total_first else "first_event"
             self._opened_at = now
             with DeadlineScope(_earliest(first, total)):
                 return await self._send()

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from ._config import ClientConfig, Timeouts
+from ._error_body import status_error_from_body
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -25,7 +26,6 @@ from ._errors import (
     APITimeoutError,
     ProtocolError,
 )
-from ._error_body import status_error_from_body
 
 __all__ = ["MAX_ERROR_BODY", "Transport", "translate_exception"]
 
@@ -163,9 +163,8 @@ class Transport:
                 url, method, body = self._follow(url, location, status, method, body)
                 continue
             if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s %s -> %d in %.3fs", method, _safe_url(url), status, time.monotonic() - started
-                )
+                elapsed = time.monotonic() - started
+                logger.debug("%s %s -> %d in %.3fs", method, _safe_url(url), status, elapsed)
             if status >= 400:
                 raise await self.status_error(response)
             return response
@@ -212,7 +211,8 @@ class Transport:
 
 def _safe_url(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
 def release_or_close(response: Any, *, reusable: bool) -> None:

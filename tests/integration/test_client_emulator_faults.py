@@ -20,7 +20,9 @@ def _zero_waits():
     ora.set_testing(False)
 
 
-async def stream_all(client: ora.OpenRouter, model: str, **kw: object) -> tuple[list[object], ora.ChatCompletion]:
+async def stream_all(
+    client: ora.OpenRouter, model: str, **kw: object
+) -> tuple[list[object], ora.ChatCompletion]:
     events: list[object] = []
     async with client.chat.completions.stream(model=model, messages=MESSAGES, **kw) as stream:
         async for event in stream:
@@ -69,7 +71,9 @@ async def test_normal_stream_and_create(emulator: Emulator) -> None:
 async def test_http_error_classes(emulator: Emulator, status: int, cls: type[Exception]) -> None:
     async with emulator.client(max_retries=0) as client:
         with pytest.raises(cls) as info:
-            await client.chat.completions.create(model=f"emulator/echo:fault=http({status})", messages=MESSAGES)
+            await client.chat.completions.create(
+                model=f"emulator/echo:fault=http({status})", messages=MESSAGES
+            )
         assert isinstance(info.value, ora.APIStatusError) and info.value.status_code == status
         with pytest.raises(cls):
             async with client.chat.completions.stream(
@@ -85,7 +89,9 @@ async def test_fail_first_then_succeed_is_retried(emulator: Emulator) -> None:
             model="emulator/echo:fault=fail_first(2,status=503)", messages=MESSAGES
         )
         assert done.choices[0].message.content
-        _, final = await stream_all(client, "emulator/echo:fault=fail_first(2,status=429,retry_after=1)")
+        _, final = await stream_all(
+            client, "emulator/echo:fault=fail_first(2,status=429,retry_after=1)"
+        )
         assert final.choices[0].message.content
     chat_posts = [r for r in emulator.requests if r.endpoint == "/chat/completions"]
     assert [r.status for r in chat_posts] == [503, 503, 200, 429, 429, 200]
@@ -94,14 +100,18 @@ async def test_fail_first_then_succeed_is_retried(emulator: Emulator) -> None:
 async def test_html_error_page(emulator: Emulator) -> None:
     async with emulator.client(max_retries=0) as client:
         with pytest.raises(ora.BadGatewayError) as info:
-            await client.chat.completions.create(model="emulator/echo:fault=html(502)", messages=MESSAGES)
+            await client.chat.completions.create(
+                model="emulator/echo:fault=html(502)", messages=MESSAGES
+            )
     assert "<" not in info.value.message
 
 
 async def test_error_in_200(emulator: Emulator) -> None:
     async with emulator.client(max_retries=0) as client:
         with pytest.raises(ora.APIStatusError) as info:
-            await client.chat.completions.create(model="emulator/echo:fault=error_200(code=402)", messages=MESSAGES)
+            await client.chat.completions.create(
+                model="emulator/echo:fault=error_200(code=402)", messages=MESSAGES
+            )
         assert info.value.code == 402
         with pytest.raises(ora.StreamError):
             await stream_all(client, "emulator/echo:fault=error_200(code=502)")
@@ -158,7 +168,9 @@ async def test_malformed_event(emulator: Emulator) -> None:
         with pytest.raises(ora.ProtocolError):
             await stream_all(client, "emulator/echo:fault=malformed(after=2)")
         with pytest.raises(ora.ProtocolError):
-            await client.chat.completions.create(model="emulator/echo:fault=malformed", messages=MESSAGES)
+            await client.chat.completions.create(
+                model="emulator/echo:fault=malformed", messages=MESSAGES
+            )
 
 
 @pytest.mark.parametrize("spec", ["crlf", "cr", "split(1)", "coalesce", "crlf;split(3)"])
@@ -187,7 +199,9 @@ async def test_slow_headers_hit_first_event_timeout(emulator: Emulator) -> None:
 async def test_slow_non_stream_read_timeout_not_resent(emulator: Emulator) -> None:
     async with emulator.client(timeout=ora.Timeouts(read=0.3)) as client:
         with pytest.raises(ora.APITimeoutError) as info:
-            await client.chat.completions.create(model="emulator/echo:fault=slow(headers=5)", messages=MESSAGES)
+            await client.chat.completions.create(
+                model="emulator/echo:fault=slow(headers=5)", messages=MESSAGES
+            )
     assert info.value.kind == "read"
     assert len([r for r in emulator.requests if r.endpoint == "/chat/completions"]) == 1
 
@@ -206,7 +220,11 @@ async def test_reasoning_and_tools_stream(emulator: Emulator) -> None:
         "type": "function",
         "function": {
             "name": "get_weather",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
         },
     }
     async with emulator.client() as client:
@@ -223,7 +241,9 @@ async def test_reasoning_and_tools_stream(emulator: Emulator) -> None:
 
 async def test_concurrent_streams_share_the_pool() -> None:
     async with Emulator(api_key="k") as emu, emu.client() as client:
-        results = await asyncio.gather(*(stream_all(client, "emulator/lorem:tokens=20") for _ in range(50)))
+        results = await asyncio.gather(
+            *(stream_all(client, "emulator/lorem:tokens=20") for _ in range(50))
+        )
     assert all(final.choices[0].finish_reason in ("stop", "length") for _, final in results)
 
 

@@ -24,7 +24,11 @@ async def ok_completion(request: web.Request) -> web.Response:
             "created": 1,
             "model": "m/x",
             "choices": [
-                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": "hi"},
+                }
             ],
         },
         headers={"X-Generation-Id": "gen-1"},

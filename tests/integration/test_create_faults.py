@@ -20,7 +20,9 @@ OK = {
     "object": "chat.completion",
     "created": 1,
     "model": "m/x",
-    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "fine"}}],
+    "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "fine"}}
+    ],
 }
 
 
@@ -189,14 +191,18 @@ async def test_total_deadline() -> None:
 
 
 async def test_connection_refused_is_connection_error() -> None:
-    async with ora.OpenRouter(api_key=KEY, base_url="http://127.0.0.1:9/api/v1", max_retries=1) as c:
+    async with ora.OpenRouter(
+        api_key=KEY, base_url="http://127.0.0.1:9/api/v1", max_retries=1
+    ) as c:
         with pytest.raises(ora.APIConnectionError):
             await c.chat.completions.create(model="m/x", messages=MESSAGES)
 
 
 async def test_error_body_read_is_bounded() -> None:
     big = b'{"error": {"code": 500, "message": "' + b"x" * (5 * 1024 * 1024) + b'"}}'
-    calls, handler = scripted(lambda: web.Response(status=500, body=big, content_type="application/json"))
+    calls, handler = scripted(
+        lambda: web.Response(status=500, body=big, content_type="application/json")
+    )
     with pytest.raises(ora.InternalServerError) as info:
         await run(handler, max_retries=0)
     # Only the first 64 KiB were read: not JSON any more, but still the right class.

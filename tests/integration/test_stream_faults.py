@@ -43,7 +43,9 @@ class Server:
 
     async def handler(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "X-Generation-Id": "gen-s1"})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "X-Generation-Id": "gen-s1"}
+        )
         await response.prepare(request)
         try:
             await self.script(response)
@@ -157,7 +159,10 @@ async def test_first_event_timeout_with_only_comments() -> None:
             await asyncio.sleep(0.05)
 
     server, ctx = await with_server(think)
-    async with ctx as base, await open_client(base, timeout=ora.Timeouts(first_event=0.3)) as client:
+    async with (
+        ctx as base,
+        await open_client(base, timeout=ora.Timeouts(first_event=0.3)) as client,
+    ):
         with pytest.raises(ora.APITimeoutError) as info:
             async with client.chat.completions.stream(model="m/x", messages=MESSAGES) as stream:
                 async for _ in stream:
@@ -189,7 +194,11 @@ async def test_mid_stream_error_chunk() -> None:
             "object": "chat.completion.chunk",
             "created": 1,
             "model": "m/x",
-            "error": {"code": 502, "message": "Provider disconnected", "metadata": {"error_type": "provider_unavailable"}},
+            "error": {
+                "code": 502,
+                "message": "Provider disconnected",
+                "metadata": {"error_type": "provider_unavailable"},
+            },
             "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
         }
         await response.write(b"data: " + orjson.dumps(error) + b"\n\n")
@@ -203,7 +212,10 @@ async def test_mid_stream_error_chunk() -> None:
     err = info.value
     assert err.code == 502 and err.retryable and err.error_type == "provider_unavailable"
     assert err.generation_id == "gen-s1"
-    assert err.partial is not None and err.partial.choices[0].message.content == "The first three steps are"
+    assert (
+        err.partial is not None
+        and err.partial.choices[0].message.content == "The first three steps are"
+    )
     assert server.requests == 1  # never silently re-sent
 
 

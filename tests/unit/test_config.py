@@ -36,7 +36,9 @@ def build(**kw: object) -> ClientConfig:
 def test_defaults_and_environment() -> None:
     cfg = build()
     assert cfg.base_url == DEFAULT_BASE_URL
-    cfg = build(environ={"OPENROUTER_API_KEY": KEY, "OPENROUTER_BASE_URL": "http://127.0.0.1:1/api/v1/"})
+    cfg = build(
+        environ={"OPENROUTER_API_KEY": KEY, "OPENROUTER_BASE_URL": "http://127.0.0.1:1/api/v1/"}
+    )
     assert cfg.base_url == "http://127.0.0.1:1/api/v1"
     assert cfg.auth_header() == f"Bearer {KEY}"
     assert cfg.origin == "http://127.0.0.1:1"
@@ -87,7 +89,7 @@ def test_bad_policies_rejected() -> None:
         RetryPolicy(max_retries=-1)
     with pytest.raises(RequestValidationError):
         PoolLimits(total=-5)
-    with pytest.raises(RequestValidationError, match="timeout.idle"):
+    with pytest.raises(RequestValidationError, match=r"timeout\.idle"):
         Timeouts(idle=0)
 
 

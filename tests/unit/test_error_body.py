@@ -42,7 +42,9 @@ def test_every_status_maps_to_its_class(status: int, cls: type[e.APIStatusError]
 
 
 def test_html_error_page_gives_status_class_and_readable_message() -> None:
-    page = b"<html><head><title>524: A timeout occurred</title></head><body><h1>x</h1></body></html>"
+    page = (
+        b"<html><head><title>524: A timeout occurred</title></head><body><h1>x</h1></body></html>"
+    )
     err = status_error_from_body(524, page, {}, content_type="text/html")
     assert type(err) is e.EdgeTimeoutError
     assert "524: A timeout occurred" in err.message
@@ -84,7 +86,13 @@ def test_retry_after_header_and_availability() -> None:
         "docs_url": "x",
     }
     body = orjson.dumps(
-        {"error": {"message": "no", "error_type": "provider_overloaded", "availability": availability}}
+        {
+            "error": {
+                "message": "no",
+                "error_type": "provider_overloaded",
+                "availability": availability,
+            }
+        }
     )
     err = status_error_from_body(503, body, {})
     assert err.retry_after == 3.0
