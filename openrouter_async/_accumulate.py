@@ -75,6 +75,82 @@ class _Discard(list[Any]):
         pass
 
 
+_MERGED_FIELD = {"reasoning.text": "text", "reasoning.summary": "summary"}
+
+
+class _ReasoningDetails:
+    """``reasoning_details`` as they stream in, merged back into whole blocks.
+
+    A provider streams one reasoning block as many fragments (same ``type`` and ``index``, the
+    text split across them, the signature on the last). Echoed back as fragments, a signed
+    block would no longer match its signature, so consecutive fragments of one text or summary
+    block are joined into one item; everything else (encrypted blocks, other types, a new
+    index or id) starts a new item, and the order is kept. Text pieces are joined once at
+    the end, so the cost stays linear in the reasoning length.
+    """
+
+    __slots__ = ("_items", "_open")
+
+    def __init__(self) -> None:
+        self._items: list[dict[str, Any]] = []
+        self._open: tuple[str, list[str]] | None = None  # (field, pieces) of the last item
+
+    def extend(self, items: Any) -> None:
+        for item in items:
+            self._add(item)
+
+    def _add(self, item: Any) -> None:
+        if not isinstance(item, dict):
+            self._close()
+            self._items.append(item)
+            return
+        field = _MERGED_FIELD.get(item.get("type"))  # type: ignore[arg-type]
+        if field is not None and self._continues(item):
+            last = self._items[-1]
+            assert self._open is not None
+            self._open[1].append(item.get(field) or "")
+            for key, value in item.items():
+                if key != field and value is not None:
+                    last[key] = value
+            return
+        self._close()
+        copy = dict(item)
+        self._items.append(copy)
+        if field is not None:
+            self._open = (field, [copy.get(field) or ""])
+
+    def _continues(self, item: dict[str, Any]) -> bool:
+        if self._open is None or not self._items:
+            return False
+        last = self._items[-1]
+        return (
+            last.get("type") == item.get("type")
+            and last.get("index") == item.get("index")
+            and item.get("id") in (None, last.get("id"))
+            and not last.get("signature")  # a signature ends its block
+        )
+
+    def _close(self) -> None:
+        if self._open is not None and self._items:
+            field, pieces = self._open
+            if len(pieces) > 1:
+                self._items[-1][field] = "".join(pieces)
+        self._open = None
+
+    def build(self) -> list[dict[str, Any]]:
+        self._close_copy_safe()
+        return [dict(item) for item in self._items]
+
+    def _close_copy_safe(self) -> None:
+        # Join pending pieces but keep the block open for later fragments.
+        if self._open is not None and self._items:
+            field, pieces = self._open
+            if len(pieces) > 1:
+                joined = "".join(pieces)
+                self._items[-1][field] = joined
+                self._open = (field, [joined])
+
+
 class _Call:
     __slots__ = ("arguments", "id", "name", "parts")
 
@@ -104,7 +180,7 @@ class _ChoiceState:
     def __init__(self, keep_text: bool = True) -> None:
         self.text: list[str] = [] if keep_text else _Discard()
         self.reasoning: list[str] = [] if keep_text else _Discard()
-        self.reasoning_details: list[dict[str, Any]] = []
+        self.reasoning_details = _ReasoningDetails()
         self.refusal: list[str] = []
         self.calls: dict[int, _Call] = {}
         self.annotations: list[dict[str, Any]] = []
@@ -322,7 +398,7 @@ def _build_choice(index: int, state: _ChoiceState, object_name: str) -> Choice:
         content="".join(state.text) if state.text else None,
         tool_calls=tool_calls,
         reasoning="".join(state.reasoning) if state.reasoning else None,
-        reasoning_details=list(state.reasoning_details),
+        reasoning_details=state.reasoning_details.build(),
         refusal="".join(state.refusal) if state.refusal else None,
         annotations=list(state.annotations),
         images=list(state.images),

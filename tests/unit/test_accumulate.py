@@ -74,7 +74,7 @@ def test_no_reasoning_means_none() -> None:
     assert message.reasoning_details == []
 
 
-def test_reasoning_details_are_concatenated_not_merged() -> None:
+def test_fragments_of_one_reasoning_block_are_merged_others_kept_in_order() -> None:
     d1 = {"type": "reasoning.text", "text": "a", "index": 0}
     d2 = {"type": "reasoning.text", "text": "b", "index": 0}
     d3 = {"type": "reasoning.encrypted", "data": "xyz", "index": 1}
@@ -87,7 +87,43 @@ def test_reasoning_details_are_concatenated_not_merged() -> None:
         .message
     )
     assert message.reasoning == "ab"
-    assert message.reasoning_details == [d1, d2, d3]
+    assert message.reasoning_details == [{"type": "reasoning.text", "text": "ab", "index": 0}, d3]
+
+
+def test_signed_block_streamed_in_fragments_echoes_as_one_block() -> None:
+    """Anthropic-style: text fragments, the signature on the last one; echoing fragments back
+    would break the signature, so the block must come out whole."""
+    parts = [
+        {"type": "reasoning.text", "text": "Let me ", "index": 0, "format": "anthropic-claude-v1"},
+        {"type": "reasoning.text", "text": "think.", "index": 0, "format": "anthropic-claude-v1"},
+        {"type": "reasoning.text", "text": "", "signature": "sig==", "index": 0},
+        {"type": "reasoning.text", "text": "Second", "index": 0},  # after a signature: new block
+    ]
+    message = (
+        fold(*(ReasoningDelta(text=p["text"], details=(p,)) for p in parts)).choices[0].message
+    )
+    assert message.reasoning_details == [
+        {
+            "type": "reasoning.text",
+            "text": "Let me think.",
+            "index": 0,
+            "format": "anthropic-claude-v1",
+            "signature": "sig==",
+        },
+        {"type": "reasoning.text", "text": "Second", "index": 0},
+    ]
+    assert parts[0]["text"] == "Let me "  # the events' own dicts are never mutated
+
+
+def test_many_reasoning_fragments_stay_linear() -> None:
+    piece = {"type": "reasoning.text", "text": "x" * 10, "index": 0}
+    message = (
+        fold(*(ReasoningDelta(text="x" * 10, details=(piece,)) for _ in range(20000)))
+        .choices[0]
+        .message
+    )
+    assert len(message.reasoning_details) == 1
+    assert len(message.reasoning_details[0]["text"]) == 200000
 
 
 def test_tool_calls_from_fragments_only() -> None:
