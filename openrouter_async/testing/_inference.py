@@ -182,6 +182,22 @@ async def _respond(
     headers = {"X-Generation-Id": gen_id}
     outcome = StreamOutcome()
     started = asyncio.get_running_loop().time()
+    recorded = False
+
+    def record() -> None:
+        nonlocal recorded
+        if not recorded:
+            recorded = True
+            ctx.emu._record_generation(
+                ctx,
+                entry,
+                plan,
+                outcome,
+                streamed=stream,
+                api_type=api_type,
+                elapsed=asyncio.get_running_loop().time() - started,
+            )
+
     try:
         if stream:
             headers["Cache-Control"] = "no-cache"
@@ -202,17 +218,12 @@ async def _respond(
             )
         else:
             payload = build(steps, outcome.finish_reason, mid)
+        # Recorded before the body leaves: a client on the same loop may ask /generation for
+        # it as soon as it has read the body.
+        record()
         return await send_body(ctx, dumps(payload), headers=headers)
     finally:
-        ctx.emu._record_generation(
-            ctx,
-            entry,
-            plan,
-            outcome,
-            streamed=stream,
-            api_type=api_type,
-            elapsed=asyncio.get_running_loop().time() - started,
-        )
+        record()
 
 
 def _error_field(mid: MidStreamError) -> dict[str, Any]:
