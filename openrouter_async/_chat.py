@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from ._config import Timeouts, merge_timeouts
+from ._config import Timeouts
 from ._decode import parse_chat_completion
 from ._errors import RequestValidationError
 from ._streaming import ChatStream
@@ -122,31 +122,15 @@ class ChatCompletions:
         ``accumulate=False`` keeps no text, reasoning or images for ``get_final_completion()``
         (tool calls, finish reason and usage are still kept), for outputs too big to hold.
         """
-        client = self._client
-        client._ensure_open()
         chat_request = coerce_chat_request(request, **kwargs)
         body = chat_request_body(chat_request, stream=True)
-        config = client.config
-        headers = client._prep.headers(
-            config.auth_header(), json_body=True, stream=True, extra=extra_headers
-        )
-        url = client._prep.url("/chat/completions")
-        timeouts = merge_timeouts(config.timeouts, timeout)
-        transport = client._transport
-
-        async def send() -> Any:
-            client._ensure_open()
-            return await transport.send(
-                "POST", url, headers=headers, body=body, params=None, timeouts=timeouts, stream=True
-            )
-
-        return ChatStream(
-            send,
-            timeouts=timeouts,
-            retry=config.retry,
-            deadline=client._deadline(timeouts),
+        return self._client._open_stream(
+            ChatStream,
+            "/chat/completions",
+            body,
             kind="chat",
-            describe="POST /chat/completions (stream)",
+            timeout=timeout,
+            extra_headers=extra_headers,
             accumulate=accumulate,
         )
 

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 import orjson
@@ -40,9 +40,12 @@ if TYPE_CHECKING:
     from ._resources.generations import Generations
     from ._resources.models import Models
     from ._resources.providers import Providers
+    from ._streaming import Stream
     from .types.responses import ResponseInfo
 
 __all__ = ["ClientState", "OpenRouter"]
+
+S = TypeVar("S", bound="Stream[Any]")
 
 logger = logging.getLogger("openrouter_async")
 
@@ -280,6 +283,47 @@ class OpenRouter:
             self._retry_policy(max_retries),
             deadline=deadline,
             describe=f"{method} {path}",
+        )
+
+    def _open_stream(
+        self,
+        stream_cls: type[S],
+        path: str,
+        body: bytes,
+        *,
+        kind: Literal["chat", "completion"],
+        timeout: Timeouts | float | None,
+        extra_headers: Mapping[str, str] | None,
+        accumulate: bool = True,
+    ) -> S:
+        """Build a (not yet sent) stream of ``stream_cls`` for a POST of ``body`` to ``path``.
+
+        Everything that can fail without the network (closed client, missing key, bad
+        headers) fails here, before the caller gets a stream.
+        """
+        self._ensure_open()
+        config = self._config
+        headers = self._prep.headers(
+            config.auth_header(), json_body=True, stream=True, extra=extra_headers
+        )
+        url = self._prep.url(path)
+        timeouts = merge_timeouts(config.timeouts, timeout)
+        transport = self._transport
+
+        async def send() -> Any:
+            self._ensure_open()
+            return await transport.send(
+                "POST", url, headers=headers, body=body, params=None, timeouts=timeouts, stream=True
+            )
+
+        return stream_cls(
+            send,
+            timeouts=timeouts,
+            retry=config.retry,
+            deadline=self._deadline(timeouts),
+            kind=kind,
+            describe=f"POST {path} (stream)",
+            accumulate=accumulate,
         )
 
     def _retry_policy(self, max_retries: int | None) -> RetryPolicy:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._config import Timeouts, merge_timeouts
+from .._config import Timeouts
 from .._error_body import error_from_payload
 from .._errors import RequestValidationError
 from .._streaming import Stream
@@ -124,26 +124,11 @@ class Completions:
         client._ensure_open()
         req = coerce_text_completion_request(request, **kwargs)
         body = encode_body(req.body(stream=True), req.extra_body)
-        # Same wiring as ChatCompletions.stream (see the report: a shared client helper).
-        config = client.config
-        headers = client._prep.headers(
-            config.auth_header(), json_body=True, stream=True, extra=extra_headers
-        )
-        url = client._prep.url(_PATH)
-        timeouts = merge_timeouts(config.timeouts, timeout)
-        transport = client._transport
-
-        async def send() -> Any:
-            client._ensure_open()
-            return await transport.send(
-                "POST", url, headers=headers, body=body, params=None, timeouts=timeouts, stream=True
-            )
-
-        return CompletionStream(
-            send,
-            timeouts=timeouts,
-            retry=config.retry,
-            deadline=client._deadline(timeouts),
+        return client._open_stream(
+            CompletionStream,
+            _PATH,
+            body,
             kind="completion",
-            describe=f"POST {_PATH} (stream)",
+            timeout=timeout,
+            extra_headers=extra_headers,
         )
