@@ -114,6 +114,12 @@ class Stream(Generic[E]):
         self._close_now()
 
     @property
+    def buffered(self) -> int:
+        """How many decoded events wait to be taken: while non-zero, the next ``__anext__``
+        returns without touching the network."""
+        return len(self._pending) + (self._deferred is not None)
+
+    @property
     def closed(self) -> bool:
         return self._state in (_DONE, _CLOSED)
 

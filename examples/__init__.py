@@ -1,0 +1,1 @@
+"""Runnable examples for openrouter_async (not part of the installed package)."""

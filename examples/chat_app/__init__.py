@@ -1,0 +1,1 @@
+"""A browser chat over the relay: ``python -m examples.chat_app`` (see ``app.py``)."""
