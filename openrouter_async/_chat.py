@@ -38,7 +38,6 @@ class ChatCompletions:
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-        _max_retries: int | None = None,
         **kwargs: Any,
     ) -> ChatCompletion:
         """Send a chat completion request and return the whole completion.
@@ -48,8 +47,6 @@ class ChatCompletions:
         A 200 whose body is an error, or a choice that finished with ``"error"``, raises.
         ``timeout`` and ``max_retries`` override the client's settings for this call.
         """
-        if _max_retries is not None:
-            max_retries = _max_retries
         chat_request = coerce_chat_request(request, **kwargs)
         if chat_request.stream:
             raise RequestValidationError(

@@ -108,6 +108,7 @@ class OpenRouter:
         )
         self._transport = Transport(self._config, session=session, ssl=ssl)
         self._prep = RequestPreparer(self._config)
+        self._policies: dict[int, RetryPolicy] = {}
 
     # -- resources (imported on first use: `import openrouter_async` stays light) ----------
 
@@ -330,7 +331,11 @@ class OpenRouter:
         policy = self._config.retry
         if max_retries is None or max_retries == policy.max_retries:
             return policy
-        return attrs.evolve(policy, max_retries=max_retries)
+        # Cached: a batch asks for the same override on every item.
+        cached = self._policies.get(max_retries)
+        if cached is None:
+            cached = self._policies[max_retries] = attrs.evolve(policy, max_retries=max_retries)
+        return cached
 
 
 def _loop_deadline(deadline: float | None) -> float | None:
