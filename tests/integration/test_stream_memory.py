@@ -36,12 +36,20 @@ def event(content: str, finish: str | None = None) -> bytes:
 
 CLIENT = textwrap.dedent(
     """
-    import asyncio, resource, sys
+    import asyncio, sys
     import openrouter_async as ora
 
     def rss_kb():
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * 4
+
+    def peak_kb():
+        # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child of a big pytest
+        # process would report the parent's peak.
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
 
     async def main(base, accumulate):
         async with ora.OpenRouter(api_key="k", base_url=base) as client:
@@ -60,7 +68,7 @@ CLIENT = textwrap.dedent(
                             baseline = rss_kb()
                         await asyncio.sleep(0.002)  # a slow consumer
                 # Peak while streaming (the final join below briefly doubles the kept text).
-                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                peak = peak_kb()
                 final = await stream.get_final_completion()
         kept = len(final.choices[0].message.content or "")
         print(n, total, baseline, peak, kept)
