@@ -11,6 +11,7 @@ from ._config import Timeouts
 from ._decode import parse_chat_completion
 from ._errors import RequestValidationError
 from ._streaming import ChatStream
+from .types._fast_body import fast_chat_body
 from .types.chat_request import ChatRequest, chat_request_body, coerce_chat_request
 from .types.responses import ChatCompletion
 
@@ -47,13 +48,15 @@ class ChatCompletions:
         A 200 whose body is an error, or a choice that finished with ``"error"``, raises.
         ``timeout`` and ``max_retries`` override the client's settings for this call.
         """
-        chat_request = coerce_chat_request(request, **kwargs)
-        if chat_request.stream:
-            raise RequestValidationError(
-                "create() returns a whole completion; use chat.completions.stream() to stream",
-                path="stream",
-            )
-        body = chat_request_body(chat_request)
+        body = fast_chat_body(kwargs) if request is None else None
+        if body is None:
+            chat_request = coerce_chat_request(request, **kwargs)
+            if chat_request.stream:
+                raise RequestValidationError(
+                    "create() returns a whole completion; use chat.completions.stream() to stream",
+                    path="stream",
+                )
+            body = chat_request_body(chat_request)
         data, info = await self._client._request(
             "POST",
             "/chat/completions",
@@ -119,8 +122,9 @@ class ChatCompletions:
         ``accumulate=False`` keeps no text, reasoning or images for ``get_final_completion()``
         (tool calls, finish reason and usage are still kept), for outputs too big to hold.
         """
-        chat_request = coerce_chat_request(request, **kwargs)
-        body = chat_request_body(chat_request, stream=True)
+        body = fast_chat_body(kwargs, stream=True) if request is None else None
+        if body is None:
+            body = chat_request_body(coerce_chat_request(request, **kwargs), stream=True)
         return self._client._open_stream(
             ChatStream,
             "/chat/completions",
