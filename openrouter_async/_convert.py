@@ -13,7 +13,8 @@ Unions of JSON scalars (``int | str`` error codes, ``str | list`` content) pass 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import attrs
@@ -21,7 +22,18 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.strategies import configure_union_passthrough
 
-__all__ = ["converter", "request_model", "response_model", "structure", "unstructure"]
+__all__ = [
+    "NO_EXTRA",
+    "converter",
+    "request_model",
+    "response_model",
+    "structure",
+    "unstructure",
+]
+
+#: The shared, read-only ``extra`` of a response object without unknown keys: most objects
+#: have none, and a fresh empty dict for each one measured as needless garbage per response.
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 T = TypeVar("T")
 
@@ -111,6 +123,29 @@ def _make_optional(type_: Any, conv: cattrs.Converter) -> Callable[[Any, Any], A
     return lambda v, _: None if v is None else hook(v, inner)
 
 
+def _make_response_unstructure(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any], Any]:
+    """Back to the wire shape: declared fields under their wire names, unknown keys from
+    ``extra`` merged back, and nothing that is not wire data (``response``, aliases kept
+    only for comparison: fields declared with ``eq=False``)."""
+    overrides: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        if field.name == "extra" or not field.eq:
+            overrides[field.name] = override(omit=True)
+        elif _wire_name(field) != field.name:
+            overrides[field.name] = override(rename=_wire_name(field))
+    base = make_dict_unstructure_fn(cls, conv, **overrides)
+    if not any(f.name == "extra" for f in attrs.fields(cls)):
+        return base
+
+    def unstructure_with_extra(obj: Any) -> Any:
+        data = base(obj)
+        if obj.extra:
+            data.update(obj.extra)
+        return data
+
+    return unstructure_with_extra
+
+
 def _configure(conv: cattrs.Converter) -> None:
     configure_union_passthrough(int | float | str | bool | None, conv)
     conv.register_structure_hook_factory(
@@ -121,6 +156,9 @@ def _configure(conv: cattrs.Converter) -> None:
     )
     conv.register_structure_hook_factory(
         lambda t: t in _RESPONSE_MODELS, lambda t: _make_response_structure(t, conv)
+    )
+    conv.register_unstructure_hook_factory(
+        lambda t: t in _RESPONSE_MODELS, lambda t: _make_response_unstructure(t, conv)
     )
     # Arbitrary JSON values (metadata, schemas, raw provider bodies) pass through untouched.
     conv.register_structure_hook_func(lambda t: t is Any, lambda v, _: v)

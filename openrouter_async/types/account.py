@@ -6,11 +6,12 @@ without a credit limit); unknown keys land in ``extra``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from .._convert import response_model
+from .._convert import NO_EXTRA, response_model
 from .responses import ResponseInfo
 
 __all__ = ["Credits", "KeyInfo"]
@@ -23,7 +24,7 @@ class Credits:
 
     total_credits: float = 0.0
     total_usage: float = 0.0
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
     response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
@@ -56,7 +57,7 @@ class KeyInfo:
     creator_user_id: str | None = None
     expires_at: str | None = None
     rate_limit: Any = attrs.field(default=None, repr=False)
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
     response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     @property

@@ -8,11 +8,12 @@ The stream itself never builds these: the decoder works on the parsed dict and y
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from .._convert import response_model
+from .._convert import NO_EXTRA, response_model
 from .responses import ChoiceError, ChoiceLogprobs, CompletionUsage
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
 class FunctionFragment:
     name: str | None = None
     arguments: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -42,7 +43,7 @@ class ToolCallFragment:
     id: str | None = None
     type: str | None = None
     function: FunctionFragment | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -57,7 +58,7 @@ class ChoiceDelta:
     annotations: list[dict[str, Any]] | None = None
     images: list[dict[str, Any]] | None = None
     audio: dict[str, Any] | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -71,7 +72,7 @@ class ChunkChoice:
     #: legacy ``/completions`` chunks carry their text here instead of in ``delta``
     text: str | None = None
     error: ChoiceError | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -90,4 +91,4 @@ class ChatCompletionChunk:
     error: ChoiceError | None = None
     openrouter_metadata: dict[str, Any] | None = None
     debug: dict[str, Any] | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from .._convert import request_model, response_model, unstructure
+from .._convert import NO_EXTRA, request_model, response_model, unstructure
 from .._errors import RequestValidationError
 from ._validators import (
     fail,
@@ -176,7 +176,7 @@ class TextCompletionChoice:
     #: Legacy shape ``{tokens, token_logprobs, top_logprobs, text_offset}``, as sent.
     logprobs: Any = None
     error: ChoiceError | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -192,7 +192,7 @@ class TextCompletion:
     system_fingerprint: str | None = None
     choices: list[TextCompletionChoice] = attrs.field(factory=list)
     usage: CompletionUsage | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
     response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     @property

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .._convert import request_model, response_model, unstructure
+from .._convert import NO_EXTRA, request_model, response_model, unstructure
 from .._errors import RequestValidationError, ResponseValidationError
 from ._validators import (
     check_int,
@@ -190,7 +190,7 @@ class Embedding:
     object: str = "embedding"
     index: int = 0
     embedding: list[float] = attrs.field(factory=list)
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -202,7 +202,7 @@ class EmbeddingsUsage:
     is_byok: bool | None = None
     cost_details: CostDetails | None = None
     prompt_tokens_details: PromptTokensDetails | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -215,7 +215,7 @@ class EmbeddingsResponse:
     model: str = ""
     data: list[Embedding] = attrs.field(factory=list)
     usage: EmbeddingsUsage | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
     response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     def vectors(self) -> list[list[float]]:

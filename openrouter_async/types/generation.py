@@ -9,11 +9,12 @@ model's own tokenizer, which is what billing uses.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from .._convert import response_model
+from .._convert import NO_EXTRA, response_model
 from .responses import ResponseInfo
 
 __all__ = ["Generation", "ProviderResponse"]
@@ -31,7 +32,7 @@ class ProviderResponse:
     status: int | None = None
     latency: float | None = None
     is_byok: bool | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -86,7 +87,7 @@ class Generation:
     response_cache_source_id: str | None = None
     web_search_engine: str | None = None
     workspace_id: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
     response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     @property

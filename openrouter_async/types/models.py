@@ -8,14 +8,14 @@ enum-like values stay plain strings, and unknown keys land in ``extra``. Prices 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, overload
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from .._convert import response_model
+from .._convert import NO_EXTRA, response_model
 from .responses import ResponseInfo
 
 __all__ = [
@@ -48,7 +48,7 @@ class ModelPricing:
     audio: str | None = None
     discount: float | None = None
     overrides: Any = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
     def decimal(self, name: str) -> Decimal | None:
         """The price ``name`` (``"prompt"``, ``"completion"``, or any extra key) as a Decimal.
@@ -83,7 +83,7 @@ class Architecture:
     output_modalities: list[str] = attrs.field(factory=list)
     tokenizer: str | None = None
     instruct_type: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -92,7 +92,7 @@ class TopProvider:
     context_length: int | None = None
     max_completion_tokens: int | None = None
     is_moderated: bool | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -118,7 +118,7 @@ class Model:
     expiration_date: str | None = None
     links: dict[str, Any] | None = None
     supported_voices: Any = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
     @property
     def author(self) -> str:
@@ -135,7 +135,7 @@ class Model:
 class PageLinks:
     next: str | None = None
     """The URL of the next page, or ``None`` on the last one."""
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -150,7 +150,7 @@ class ModelsPage:
     data: list[Model] = attrs.field(factory=list)
     links: PageLinks | None = None
     total_count: int | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
     response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
@@ -200,7 +200,7 @@ class Percentiles:
     p75: float | None = None
     p90: float | None = None
     p99: float | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -229,7 +229,7 @@ class Endpoint:
     uptime_last_1d: float | None = None
     latency_last_30m: Percentiles | None = None
     throughput_last_30m: Percentiles | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -243,5 +243,5 @@ class ModelEndpoints:
     description: str | None = None
     architecture: Architecture | None = None
     endpoints: list[Endpoint] = attrs.field(factory=list)
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
     response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)

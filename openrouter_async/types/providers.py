@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, overload
 
 import attrs
 
-from .._convert import response_model
+from .._convert import NO_EXTRA, response_model
 from .responses import ResponseInfo
 
 __all__ = ["Provider", "ProviderList"]
@@ -25,7 +25,7 @@ class Provider:
     status_page_url: str | None = None
     headquarters: str | None = None
     datacenters: list[str] = attrs.field(factory=list)
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -35,7 +35,7 @@ class ProviderList:
     with the HTTP ``response`` info."""
 
     data: list[Provider] = attrs.field(factory=list)
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
     response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     def by_slug(self, slug: str) -> Provider | None:

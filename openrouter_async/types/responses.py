@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import orjson
 
-from .._convert import response_model
+from .._convert import NO_EXTRA, response_model
 from .._errors import StructuredOutputError
 
 __all__ = [
@@ -147,7 +147,7 @@ class PromptTokensDetails:
     cache_write_tokens: int | None = None
     audio_tokens: int | None = None
     video_tokens: int | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -158,7 +158,7 @@ class CompletionTokensDetails:
     image_tokens: int | None = None
     accepted_prediction_tokens: int | None = None
     rejected_prediction_tokens: int | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -167,7 +167,7 @@ class CostDetails:
     upstream_inference_cost: float | None = None
     upstream_inference_prompt_cost: float | None = None
     upstream_inference_completions_cost: float | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -176,7 +176,7 @@ class ServerToolUse:
     web_search_requests: int | None = None
     tool_calls_requested: int | None = None
     tool_calls_executed: int | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -200,7 +200,7 @@ class CompletionUsage:
     server_tool_use: ServerToolUse | None = None
     # Wire alias of ``server_tool_use``; folded into it after construction.
     server_tool_use_details: ServerToolUse | None = attrs.field(default=None, repr=False, eq=False)
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.server_tool_use is None and self.server_tool_use_details is not None:
@@ -226,7 +226,7 @@ class TopLogprob:
     token: str = ""
     logprob: float = 0.0
     bytes: list[int] | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -236,7 +236,7 @@ class TokenLogprob:
     logprob: float = 0.0
     bytes: list[int] | None = None
     top_logprobs: list[TopLogprob] | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -244,7 +244,7 @@ class TokenLogprob:
 class ChoiceLogprobs:
     content: list[TokenLogprob] | None = None
     refusal: list[TokenLogprob] | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 # --------------------------------------------------------------------------- message
@@ -257,7 +257,7 @@ class FunctionCall:
 
     name: str = ""
     arguments: str = "{}"
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
     def parsed_arguments(self) -> dict[str, Any]:
         """``arguments`` parsed; ``""``/``None`` mean ``{}``. Raises ``StructuredOutputError``."""
@@ -270,7 +270,7 @@ class ToolCall:
     id: str = ""
     type: str = "function"
     function: FunctionCall = attrs.field(factory=FunctionCall)
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
     @property
     def name(self) -> str:
@@ -306,7 +306,7 @@ class ChatMessage:
     audio: dict[str, Any] | None = None
     #: The raw content-part list when the server sent one instead of a string.
     content_parts: list[dict[str, Any]] | None = attrs.field(default=None, repr=False)
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -317,7 +317,7 @@ class ChoiceError:
     code: int | str | None = None
     message: str = ""
     metadata: dict[str, Any] | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -331,7 +331,7 @@ class Choice:
     native_finish_reason: str | None = None
     logprobs: ChoiceLogprobs | None = None
     error: ChoiceError | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
 
 @response_model
@@ -352,7 +352,7 @@ class ChatCompletion:
     usage: CompletionUsage | None = None
     service_tier: str | None = None
     openrouter_metadata: dict[str, Any] | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
     response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     @property

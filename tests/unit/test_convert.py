@@ -1,0 +1,58 @@
+"""The one converter: tolerant structuring keeps unknown keys; unstructuring gives the wire
+shape back (unknown keys merged, non-wire fields left out); shared empty ``extra``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from openrouter_async._convert import NO_EXTRA, structure, unstructure
+from openrouter_async._decode import parse_chat_completion
+from openrouter_async.types.responses import ChatCompletion, CompletionUsage, ResponseInfo
+
+WIRE: dict[str, Any] = {
+    "id": "gen-1",
+    "object": "chat.completion",
+    "created": 1760000000,
+    "model": "openai/gpt-4o-mini",
+    "provider": "OpenAI",
+    "brand_new_top_level": {"x": 1},
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "stop",
+            "native_finish_reason": "stop",
+            "message": {"role": "assistant", "content": "Hi", "new_message_field": [1, 2]},
+        }
+    ],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4, "cost": 0.5},
+}
+
+
+def test_unknown_keys_survive_a_round_trip() -> None:
+    completion = parse_chat_completion(orjson.loads(orjson.dumps(WIRE)))
+    object.__setattr__(
+        completion, "response", ResponseInfo(status_code=200, headers={}, elapsed=0.1)
+    )
+    assert completion.extra == {"brand_new_top_level": {"x": 1}}
+    assert completion.choices[0].message.extra == {"new_message_field": [1, 2]}
+    data = unstructure(completion)
+    assert "response" not in data and "extra" not in data
+    assert data["brand_new_top_level"] == {"x": 1}
+    assert data["choices"][0]["message"]["new_message_field"] == [1, 2]
+    assert data["usage"]["cost"] == 0.5
+    again = structure(data, ChatCompletion)
+    assert again == completion  # `response` is not part of equality
+    orjson.dumps(data)  # JSON-ready
+
+
+def test_objects_without_unknown_keys_share_one_read_only_extra() -> None:
+    usage = structure(
+        {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}, CompletionUsage
+    )
+    other = structure(
+        {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}, CompletionUsage
+    )
+    assert usage.extra is NO_EXTRA and other.extra is NO_EXTRA
+    assert usage.extra == {}
