@@ -82,6 +82,7 @@ class Transport:
         self._ssl = ssl
         self._owns_session = session is None
         self._session = session
+        self._timeouts: dict[tuple[Timeouts, bool], aiohttp.ClientTimeout] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -134,12 +135,14 @@ class Transport:
         Raises ``APIStatusError`` (body read up to ``MAX_ERROR_BODY``) for status >= 400,
         and translated transport errors. The caller owns the returned response.
         """
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=None,  # pool waits are not connect timeouts; sock_connect bounds the TCP part
-            sock_connect=timeouts.connect,
-            sock_read=None if stream else timeouts.read,
-        )
+        timeout = self._timeouts.get((timeouts, stream))
+        if timeout is None:
+            timeout = self._timeouts[(timeouts, stream)] = aiohttp.ClientTimeout(
+                total=None,
+                connect=None,  # pool waits are not connect timeouts; sock_connect bounds TCP
+                sock_connect=timeouts.connect,
+                sock_read=None if stream else timeouts.read,
+            )
         session = self.session
         started = time.monotonic()
         for _hop in range(_MAX_REDIRECTS + 1):
