@@ -8,21 +8,31 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from ._config import Timeouts
-from ._decode import parse_chat_completion
 from ._errors import RequestValidationError
-from ._streaming import ChatStream
+from ._parse import parse_chat_completion
 from .types._fast_body import fast_chat_body
 from .types.chat_request import ChatRequest, chat_request_body, coerce_chat_request
 from .types.responses import ChatCompletion
 
 if TYPE_CHECKING:
     from ._client import OpenRouter
+    from ._streaming import ChatStream
     from ._structured import ParsedChatCompletion
     from ._tool_loop import ToolInvocation, ToolLike, ToolRunResult, ToolRunStream
 
 T = TypeVar("T")
 
 __all__ = ["Chat", "ChatCompletions"]
+
+
+def _fast_body(request: Any, kwargs: Mapping[str, Any], stream: bool | None) -> bytes | None:
+    """The fast path's body for plain values (keyword arguments, or one plain dict as a batch
+    sends it); ``None`` sends the request through the full builder."""
+    if request is None:
+        return fast_chat_body(kwargs, stream=stream)
+    if type(request) is dict and not kwargs:
+        return fast_chat_body(request, stream=stream)
+    return None
 
 
 class ChatCompletions:
@@ -48,7 +58,7 @@ class ChatCompletions:
         A 200 whose body is an error, or a choice that finished with ``"error"``, raises.
         ``timeout`` and ``max_retries`` override the client's settings for this call.
         """
-        body = fast_chat_body(kwargs) if request is None else None
+        body = _fast_body(request, kwargs, None)
         if body is None:
             chat_request = coerce_chat_request(request, **kwargs)
             if chat_request.stream:
@@ -122,7 +132,9 @@ class ChatCompletions:
         ``accumulate=False`` keeps no text, reasoning or images for ``get_final_completion()``
         (tool calls, finish reason and usage are still kept), for outputs too big to hold.
         """
-        body = fast_chat_body(kwargs, stream=True) if request is None else None
+        from ._streaming import ChatStream  # the stream machinery loads on first use
+
+        body = _fast_body(request, kwargs, True)
         if body is None:
             body = chat_request_body(coerce_chat_request(request, **kwargs), stream=True)
         return self._client._open_stream(
