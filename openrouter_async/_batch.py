@@ -50,6 +50,7 @@ from . import _retry
 from ._config import RetryPolicy, Timeouts
 from ._errors import APIError, APIStatusError, RateLimitError, RequestValidationError
 from ._ratelimit import AdaptiveLimit, CoolDown, TokenBucket, TokenBudget, estimate_prompt_tokens
+from .types._fast_body import fast_chat_body
 from .types.chat_request import ChatRequest, coerce_chat_request
 from .types.responses import ChatCompletion, CompletionUsage
 
@@ -67,14 +68,15 @@ class BatchResult:
 
     ``index`` is the item's 0-based position in the input; ``id`` the id it was given (the
     first element of an ``(id, request)`` pair, or an ``"id"`` key of a mapping) or else
-    ``index``. ``request`` is ``None`` when the item could not be made into a request.
+    ``index``. ``request`` is the item as sent: a :class:`ChatRequest`, or the plain mapping it
+    was given when that was a simple valid request; ``None`` when it could not be made into one.
     ``attempts`` counts the requests sent (0 for a bad item); ``latency`` is seconds from the
     first send to the final answer, retries and their waits included.
     """
 
     index: int
     id: Any
-    request: ChatRequest | None
+    request: ChatRequest | Mapping[str, Any] | None
     completion: ChatCompletion | None = None
     error: Exception | None = None
     attempts: int = 0
@@ -529,10 +531,13 @@ class Batch:
         if isinstance(raw, Exception):  # the reader already knew this item was bad
             return BatchResult(index=index, id=item_id, request=None, error=raw)
         try:
+            request: ChatRequest | Mapping[str, Any]
             if isinstance(raw, ChatRequest):
                 request = raw
             elif isinstance(raw, Mapping):
-                request = coerce_chat_request(raw)
+                # A plain request that the fast body path accepts is sent as it is (create()
+                # takes the same path); anything richer is built and validated in full.
+                request = raw if fast_chat_body(raw) is not None else coerce_chat_request(raw)
             else:
                 raise RequestValidationError(
                     "a batch item must be a ChatRequest, a mapping of request fields or an "
@@ -545,8 +550,13 @@ class Batch:
         budget = self._budget
         estimate = 0
         if budget is not None:
-            max_tokens = request.max_completion_tokens or request.max_tokens
-            estimate = budget.estimate(estimate_prompt_tokens(request.messages), max_tokens)
+            if isinstance(request, ChatRequest):
+                messages: Any = request.messages
+                max_tokens = request.max_completion_tokens or request.max_tokens
+            else:
+                messages = request["messages"]
+                max_tokens = request.get("max_completion_tokens") or request.get("max_tokens")
+            estimate = budget.estimate(estimate_prompt_tokens(messages), max_tokens)
         create = self._client.chat.completions.create
         attempts = 0
         first_sent: float | None = None
