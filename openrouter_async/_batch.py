@@ -51,11 +51,11 @@ from ._config import RetryPolicy, Timeouts
 from ._errors import APIError, APIStatusError, RateLimitError, RequestValidationError
 from ._ratelimit import AdaptiveLimit, CoolDown, TokenBucket, TokenBudget, estimate_prompt_tokens
 from .types._fast_body import fast_chat_body
-from .types.chat_request import ChatRequest, coerce_chat_request
 from .types.responses import ChatCompletion, CompletionUsage
 
 if TYPE_CHECKING:
     from ._client import OpenRouter
+    from .types.chat_request import ChatRequest
 
 __all__ = ["Batch", "BatchProgress", "BatchResult"]
 
@@ -151,6 +151,14 @@ def _check_rate(value: Any, name: str) -> float | None:
     if not math.isfinite(value) or value <= 0:
         raise RequestValidationError("must be a positive, finite number", path=name)
     return float(value)
+
+
+def _is_chat_request(value: Any) -> bool:
+    # The request-model graph loads only when an item needs it: a ChatRequest item means the
+    # caller has already imported it, so looking it up costs nothing.
+    from .types.chat_request import ChatRequest
+
+    return isinstance(value, ChatRequest)
 
 
 class Batch:
@@ -532,12 +540,17 @@ class Batch:
             return BatchResult(index=index, id=item_id, request=None, error=raw)
         try:
             request: ChatRequest | Mapping[str, Any]
-            if isinstance(raw, ChatRequest):
-                request = raw
-            elif isinstance(raw, Mapping):
+            if isinstance(raw, Mapping):
                 # A plain request that the fast body path accepts is sent as it is (create()
                 # takes the same path); anything richer is built and validated in full.
-                request = raw if fast_chat_body(raw) is not None else coerce_chat_request(raw)
+                if fast_chat_body(raw) is not None:
+                    request = raw
+                else:
+                    from .types.chat_request import coerce_chat_request
+
+                    request = coerce_chat_request(raw)
+            elif _is_chat_request(raw):
+                request = raw
             else:
                 raise RequestValidationError(
                     "a batch item must be a ChatRequest, a mapping of request fields or an "
@@ -550,7 +563,7 @@ class Batch:
         budget = self._budget
         estimate = 0
         if budget is not None:
-            if isinstance(request, ChatRequest):
+            if not isinstance(request, Mapping):
                 messages: Any = request.messages
                 max_tokens = request.max_completion_tokens or request.max_tokens
             else:

@@ -11,7 +11,6 @@ from ._config import Timeouts
 from ._errors import RequestValidationError
 from ._parse import parse_chat_completion
 from .types._fast_body import fast_chat_body
-from .types.chat_request import ChatRequest, chat_request_body, coerce_chat_request
 from .types.responses import ChatCompletion
 
 if TYPE_CHECKING:
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from ._streaming import ChatStream
     from ._structured import ParsedChatCompletion
     from ._tool_loop import ToolInvocation, ToolLike, ToolRunResult, ToolRunStream
+    from .types.chat_request import ChatRequest
 
 T = TypeVar("T")
 
@@ -60,6 +60,8 @@ class ChatCompletions:
         """
         body = _fast_body(request, kwargs, None)
         if body is None:
+            from .types.chat_request import chat_request_body, coerce_chat_request
+
             chat_request = coerce_chat_request(request, **kwargs)
             if chat_request.stream:
                 raise RequestValidationError(
@@ -99,6 +101,7 @@ class ChatCompletions:
         model's text in ``raw``.
         """
         from ._structured import parse_completion, response_format_for
+        from .types.chat_request import coerce_chat_request
 
         chat_request = coerce_chat_request(request, **kwargs)
         if chat_request.response_format is not None:
@@ -136,6 +139,8 @@ class ChatCompletions:
 
         body = _fast_body(request, kwargs, True)
         if body is None:
+            from .types.chat_request import chat_request_body, coerce_chat_request
+
             body = chat_request_body(coerce_chat_request(request, **kwargs), stream=True)
         return self._client._open_stream(
             ChatStream,

@@ -3,68 +3,45 @@
 ``create(model=..., messages=[{"role": "user", "content": "..."}], max_tokens=...)`` is what
 a batch job sends thousands of times. Building the full :class:`ChatRequest` (about a hundred
 converter and validator calls) and unstructuring it again measured as the largest cost of a
-non-streaming request after aiohttp itself. This module produces the *same bytes* for that
-shape without the round trip, and refuses everything else.
+non-streaming request after aiohttp itself, and loading the request-model graph at all costs
+a batch process about a megabyte. This module produces the *same bytes* for that shape without
+either, and refuses everything else.
 
-It never decides validity on its own: each scalar goes through the very validator attached to
-the ``ChatRequest`` field, and each message is built with its real class. On anything
-unexpected (an unknown key, a richer message, a failing check) it returns ``None`` and the
-caller takes the full path, which then raises the precise error. Parity with the full path is
-tested on generated requests.
+It never decides validity on its own: each scalar goes through the very validator that
+``ChatRequest`` attaches to the field (:mod:`._scalar_rules`), and a message is taken only in
+the one form every message class accepts unchanged (``role`` system, developer or user with a
+``str`` content, nothing else). On anything unexpected (an unknown key, a richer message, a
+failing check) it returns ``None`` and the caller takes the full path, which then raises the
+precise error. Parity with the full path is tested on generated requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import attrs
 import orjson
 
 from .._errors import RequestValidationError
-from .chat_request import ChatRequest
-from .messages import DeveloperMessage, SystemMessage, UserMessage
+from ._scalar_rules import SCALAR_RULES
 
 __all__ = ["fast_chat_body"]
 
-_MESSAGE_CLASSES: dict[str, Callable[..., Any]] = {
-    "system": SystemMessage,
-    "developer": DeveloperMessage,
-    "user": UserMessage,
-}
+_SIMPLE_ROLES = frozenset({"system", "developer", "user"})
 
-# Scalar fields with no converter and no cross-field rule (see ChatRequest.__attrs_post_init__).
-_SCALARS = (
-    "model",
-    "max_tokens",
-    "max_completion_tokens",
-    "temperature",
-    "top_p",
-    "top_k",
-    "frequency_penalty",
-    "presence_penalty",
-    "repetition_penalty",
-    "min_p",
-    "top_a",
-    "seed",
-    "parallel_tool_calls",
-    "include_reasoning",
-    "verbosity",
-    "route",
-    "user",
-    "session_id",
-    "service_tier",
-    "prompt_cache_key",
-)
 
-_FIELDS = {field.name: field for field in attrs.fields(ChatRequest)}
-_CHECKS: dict[str, tuple[attrs.Attribute[Any], Any]] = {}
-for _name in _SCALARS:
-    _field = _FIELDS[_name]
-    assert _field.converter is None, _name  # a converter would change the sent value
-    _CHECKS[_name] = (_field, _field.validator)
-# The full path writes the always-sent fields first (messages), then the rest in field order.
-_ORDER = {name: index for index, name in enumerate(_FIELDS)}
+class _Field:
+    """Stands in for the attrs field a validator names in its error (never shown here)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_CHECKS = {name: (_Field(name), check) for name, check in SCALAR_RULES.items()}
+# The full path writes messages first, then the set fields in ChatRequest's field order.
+_ORDER = {name: index for index, name in enumerate(SCALAR_RULES)}
 
 
 def fast_chat_body(kwargs: Mapping[str, Any], *, stream: bool | None = None) -> bytes | None:
@@ -73,18 +50,16 @@ def fast_chat_body(kwargs: Mapping[str, Any], *, stream: bool | None = None) -> 
     if type(messages) is not list or not messages:
         return None
     out_messages = []
+    for message in messages:
+        if type(message) is not dict or len(message) != 2:
+            return None
+        role = message.get("role")
+        content = message.get("content")
+        if role not in _SIMPLE_ROLES or type(content) is not str:
+            return None
+        out_messages.append({"role": role, "content": content})
+    others = []
     try:
-        for message in messages:
-            if type(message) is not dict or len(message) != 2:
-                return None
-            role = message.get("role")
-            content = message.get("content")
-            cls = _MESSAGE_CLASSES.get(role)  # type: ignore[arg-type]
-            if cls is None or type(content) is not str:
-                return None
-            cls(content=content)  # the real class validates
-            out_messages.append({"role": role, "content": content})
-        others = []
         for name, value in kwargs.items():
             if name == "messages" or value is None:
                 continue
@@ -92,8 +67,7 @@ def fast_chat_body(kwargs: Mapping[str, Any], *, stream: bool | None = None) -> 
             if check is None:
                 return None
             field, validator = check
-            if validator is not None:
-                validator(None, field, value)
+            validator(None, field, value)
             others.append(name)
     except RequestValidationError:
         return None

@@ -22,6 +22,7 @@ import orjson
 
 from .._convert import request_model, unstructure
 from .._errors import RequestValidationError
+from ._scalar_rules import SCALAR_RULES
 from ._validators import (
     check_json_object,
     check_number,
@@ -32,8 +33,6 @@ from ._validators import (
     optional_choice,
     optional_int,
     optional_json_object,
-    optional_number,
-    optional_str,
     optional_str_items,
     to_str_tuple,
     to_tuple,
@@ -76,12 +75,10 @@ from .tools import (
 
 __all__ = ["ChatRequest", "chat_request_body", "coerce_chat_request"]
 
-_INT64 = 2**63
 _MAX_STOP = 4
 _MAX_METADATA_PAIRS = 16
 _MAX_METADATA_KEY = 64
 _MAX_METADATA_VALUE = 512
-_MAX_SESSION_ID = 256
 _MODALITIES = ("text", "image", "audio")
 
 
@@ -191,7 +188,7 @@ class ChatRequest:
     it can add fields the SDK does not model or override any field.
     """
 
-    model: str | None = attrs.field(default=None, validator=optional_str(nonempty=True))
+    model: str | None = attrs.field(default=None, validator=SCALAR_RULES["model"])
     """``author/slug[:variant]``; omitted → the account's default model."""
     models: tuple[str, ...] | None = attrs.field(
         default=None, converter=to_str_tuple, validator=optional_str_items()
@@ -200,25 +197,25 @@ class ChatRequest:
     messages: tuple[Message, ...] = attrs.field(converter=to_messages)
     stream: bool | None = attrs.field(default=None, validator=optional_bool)
     stream_options: StreamOptions | None = attrs.field(default=None, converter=to_stream_options)
-    max_tokens: int | None = attrs.field(default=None, validator=optional_int(lo=1))
-    max_completion_tokens: int | None = attrs.field(default=None, validator=optional_int(lo=1))
-    temperature: float | None = attrs.field(default=None, validator=optional_number(lo=0, hi=2))
-    top_p: float | None = attrs.field(
-        default=None, validator=optional_number(lo=0, hi=1, lo_open=True)
+    max_tokens: int | None = attrs.field(default=None, validator=SCALAR_RULES["max_tokens"])
+    max_completion_tokens: int | None = attrs.field(
+        default=None, validator=SCALAR_RULES["max_completion_tokens"]
     )
-    top_k: int | None = attrs.field(default=None, validator=optional_int(lo=1))
+    temperature: float | None = attrs.field(default=None, validator=SCALAR_RULES["temperature"])
+    top_p: float | None = attrs.field(default=None, validator=SCALAR_RULES["top_p"])
+    top_k: int | None = attrs.field(default=None, validator=SCALAR_RULES["top_k"])
     frequency_penalty: float | None = attrs.field(
-        default=None, validator=optional_number(lo=-2, hi=2)
+        default=None, validator=SCALAR_RULES["frequency_penalty"]
     )
     presence_penalty: float | None = attrs.field(
-        default=None, validator=optional_number(lo=-2, hi=2)
+        default=None, validator=SCALAR_RULES["presence_penalty"]
     )
     repetition_penalty: float | None = attrs.field(
-        default=None, validator=optional_number(lo=0, hi=2, lo_open=True)
+        default=None, validator=SCALAR_RULES["repetition_penalty"]
     )
-    min_p: float | None = attrs.field(default=None, validator=optional_number(lo=0, hi=1))
-    top_a: float | None = attrs.field(default=None, validator=optional_number(lo=0, hi=1))
-    seed: int | None = attrs.field(default=None, validator=optional_int(lo=-_INT64, hi=_INT64 - 1))
+    min_p: float | None = attrs.field(default=None, validator=SCALAR_RULES["min_p"])
+    top_a: float | None = attrs.field(default=None, validator=SCALAR_RULES["top_a"])
+    seed: int | None = attrs.field(default=None, validator=SCALAR_RULES["seed"])
     logit_bias: Mapping[str, float] | None = attrs.field(
         default=None, converter=_to_logit_bias, validator=_check_logit_bias
     )
@@ -230,20 +227,24 @@ class ChatRequest:
     response_format: ResponseFormat | None = attrs.field(default=None, converter=to_response_format)
     tools: tuple[AnyTool, ...] | None = attrs.field(default=None, converter=to_tools)
     tool_choice: ToolChoice | None = attrs.field(default=None, converter=to_tool_choice)
-    parallel_tool_calls: bool | None = attrs.field(default=None, validator=optional_bool)
+    parallel_tool_calls: bool | None = attrs.field(
+        default=None, validator=SCALAR_RULES["parallel_tool_calls"]
+    )
     prediction: Prediction | None = attrs.field(default=None, converter=to_prediction)
     reasoning: Reasoning | None = attrs.field(default=None, converter=to_reasoning)
     reasoning_effort: ReasoningEffort | None = attrs.field(
         default=None, validator=optional_choice(*REASONING_EFFORTS)
     )
-    include_reasoning: bool | None = attrs.field(default=None, validator=optional_bool)
+    include_reasoning: bool | None = attrs.field(
+        default=None, validator=SCALAR_RULES["include_reasoning"]
+    )
     """Deprecated: ``True`` ≡ ``reasoning={}``, ``False`` ≡ ``reasoning={"exclude": True}``."""
     verbosity: Literal["low", "medium", "high", "xhigh", "max"] | None = attrs.field(
-        default=None, validator=optional_choice("low", "medium", "high", "xhigh", "max")
+        default=None, validator=SCALAR_RULES["verbosity"]
     )
     provider: ProviderPreferences | None = attrs.field(default=None, converter=to_provider)
     route: Literal["fallback", "sort"] | None = attrs.field(
-        default=None, validator=optional_choice("fallback", "sort")
+        default=None, validator=SCALAR_RULES["route"]
     )
     """Deprecated alias of ``provider.sort.partition``."""
     plugins: tuple[AnyPlugin | Mapping[str, Any], ...] | None = attrs.field(
@@ -257,10 +258,8 @@ class ChatRequest:
         default=None, converter=to_str_tuple, validator=optional_str_items()
     )
     """Legacy (``["middle-out"]``); prefer the ``context-compression`` plugin."""
-    user: str | None = attrs.field(default=None, validator=optional_str())
-    session_id: str | None = attrs.field(
-        default=None, validator=optional_str(max_len=_MAX_SESSION_ID)
-    )
+    user: str | None = attrs.field(default=None, validator=SCALAR_RULES["user"])
+    session_id: str | None = attrs.field(default=None, validator=SCALAR_RULES["session_id"])
     metadata: Mapping[str, str] | None = attrs.field(default=None, validator=_check_metadata)
     trace: Trace | Mapping[str, Any] | None = attrs.field(default=None, converter=to_trace)
     modalities: tuple[Literal["text", "image", "audio"], ...] | None = attrs.field(
@@ -272,11 +271,13 @@ class ChatRequest:
     service_tier: Literal["auto", "default", "fast", "flex", "priority", "scale"] | None = (
         attrs.field(
             default=None,
-            validator=optional_choice("auto", "default", "fast", "flex", "priority", "scale"),
+            validator=SCALAR_RULES["service_tier"],
         )
     )
     cache_control: CacheControl | None = attrs.field(default=None, converter=to_cache_control)
-    prompt_cache_key: str | None = attrs.field(default=None, validator=optional_str())
+    prompt_cache_key: str | None = attrs.field(
+        default=None, validator=SCALAR_RULES["prompt_cache_key"]
+    )
     prompt_cache_options: PromptCacheOptions | None = attrs.field(
         default=None, converter=to_prompt_cache_options
     )

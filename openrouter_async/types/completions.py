@@ -16,6 +16,7 @@ import attrs
 
 from .._convert import NO_EXTRA, request_model, response_model, unstructure
 from .._errors import RequestValidationError
+from ._scalar_rules import INT64 as _INT64
 from ._validators import (
     fail,
     optional_bool,
@@ -48,7 +49,6 @@ __all__ = [
     "text_completion_from_chat",
 ]
 
-_INT64 = 2**63
 
 PromptInput = str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]]
 
