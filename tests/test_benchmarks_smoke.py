@@ -40,6 +40,8 @@ EXPECTED_PRESENT: dict[str, set[str]] = {
     "batch": {f"{OURS} [batch]"},
 }
 SIGNED = {"overhead_us"}  # a difference to the baseline: may be zero or negative
+# Growth over a measured baseline: at tiny sizes a lean client may grow by nothing at all.
+NON_NEGATIVE = {"growth_mb", "per_stream_kb"}
 
 
 def _ours_available() -> bool:
@@ -95,19 +97,16 @@ def test_every_scenario_ran(report: dict[str, Any]) -> None:
 def test_rows_have_positive_figures(report: dict[str, Any], scenario: str) -> None:
     rows = _rows(report, scenario)
     metrics = next(s["metrics"] for s in report["scenarios"] if s["id"] == scenario)
-    ours_here = _ours_available()
+    assert _ours_available(), "our SDK must be measurable in every scenario"
     for name in EXPECTED_OK[scenario] | EXPECTED_PRESENT.get(scenario, set()):
         assert name in rows, f"{scenario}: no row {name!r}; rows: {sorted(rows)}"
     for name in EXPECTED_OK[scenario]:
         row = rows[name]
-        if name.startswith(OURS) and not ours_here:
-            assert row["status"] != "ok"
-            continue
         assert row["status"] == "ok", f"{scenario}/{name}: {row['status']}: {row['reason']}"
         for metric in metrics:
             value = row["metrics"].get(metric["key"])
             assert value is not None, f"{scenario}/{name}: no {metric['key']}"
-            if metric["key"] not in SIGNED:
+            if metric["key"] in NON_NEGATIVE:
+                assert value >= 0, f"{scenario}/{name}: {metric['key']} = {value}"
+            elif metric["key"] not in SIGNED:
                 assert value > 0, f"{scenario}/{name}: {metric['key']} = {value}"
-    if not ours_here:
-        pytest.skip("openrouter_async does not export its client yet; baselines checked")
