@@ -111,7 +111,7 @@ def of(events: list[StreamEvent], cls: type) -> list[Any]:
 
 def reference_stream(section: str) -> list[str]:
     """The example stream of a section of the API reference, as SSE lines."""
-    text = Path("/work/shared/openrouter-api.md").read_text(encoding="utf-8")
+    text = REFERENCE_PATH.read_text(encoding="utf-8")
     start = text.index(f"### {section}")
     block = text[start:].split("```", 2)[1]
     return block.splitlines()
@@ -127,7 +127,19 @@ def feed_lines(decoder: StreamDecoder, lines: list[str]) -> list[StreamEvent]:
     return events
 
 
-REFERENCE_AVAILABLE = Path("/work/shared/openrouter-api.md").exists()
+# The shared reference sits beside the repository (in CI: beside the clone).
+REFERENCE_PATH = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[3] / "shared" / "openrouter-api.md",
+            Path("/work/shared/openrouter-api.md"),
+        )
+        if p.exists()
+    ),
+    Path("/work/shared/openrouter-api.md"),
+)
+REFERENCE_AVAILABLE = REFERENCE_PATH.exists()
 needs_reference = pytest.mark.skipif(not REFERENCE_AVAILABLE, reason="API reference not present")
 
 # The same stream, inlined so the test does not depend on the shared file.
