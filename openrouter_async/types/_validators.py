@@ -433,3 +433,40 @@ def coerce_models(
     if nonempty and not value:
         fail(f"must be a non-empty list of {what} (at least 1 item)", path)
     return tuple([item(v, f"{path}[{i}]") for i, v in enumerate(value)])
+
+
+def merge_request_fields(
+    request: object,
+    kwargs: Mapping[str, Any],
+    *,
+    fields: frozenset[str],
+    required: str,
+    what: str,
+) -> dict[str, Any]:
+    """The fields of a request given as a mapping and/or keyword arguments, checked.
+
+    The same name in both, a name the request class does not model (with a pointer to
+    ``extra_body``) and a missing ``required`` field are errors; so is anything other than a
+    mapping or ``None`` for ``request`` (``what`` names the class that is also accepted).
+    """
+    if request is None:
+        data: dict[str, Any] = dict(kwargs)
+    elif isinstance(request, Mapping):
+        data = dict(request)
+        for name in kwargs:
+            if name in data:
+                fail("given both in the request mapping and as a keyword argument", name)
+        data.update(kwargs)
+    else:
+        fail(f"expected a {what}, a mapping or keyword arguments, got {type_name(request)}")
+    unknown = [name for name in data if name not in fields]
+    if unknown:
+        shown = ", ".join(repr(name) for name in unknown)
+        fail(
+            f"unknown request field(s) {shown}; to send a field the SDK does not model, "
+            f"pass it in extra_body, e.g. extra_body={{{unknown[0]!r}: ...}}",
+            str(unknown[0]),
+        )
+    if required not in data:
+        fail("required field is missing", required)
+    return data

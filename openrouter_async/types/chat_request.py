@@ -29,6 +29,7 @@ from ._validators import (
     check_str,
     check_str_items,
     fail,
+    merge_request_fields,
     optional_bool,
     optional_choice,
     optional_int,
@@ -347,26 +348,9 @@ def coerce_chat_request(
                 sorted(kwargs)[0],
             )
         return request
-    if request is None:
-        data: dict[str, Any] = kwargs
-    elif isinstance(request, Mapping):
-        data = dict(request)
-        for name in kwargs:
-            if name in data:
-                fail("given both in the request mapping and as a keyword argument", name)
-        data.update(kwargs)
-    else:
-        fail(f"expected a ChatRequest, a mapping or keyword arguments, got {type_name(request)}")
-    unknown = [name for name in data if name not in _FIELDS]
-    if unknown:
-        shown = ", ".join(repr(name) for name in unknown)
-        fail(
-            f"unknown request field(s) {shown}; to send a field the SDK does not model, "
-            f"pass it in extra_body, e.g. extra_body={{{unknown[0]!r}: ...}}",
-            str(unknown[0]),
-        )
-    if "messages" not in data:
-        fail("required field is missing", "messages")
+    data = merge_request_fields(
+        request, kwargs, fields=_FIELDS, required="messages", what="ChatRequest"
+    )
     return ChatRequest(**data)
 
 

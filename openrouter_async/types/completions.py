@@ -19,6 +19,7 @@ from .._errors import RequestValidationError
 from ._scalar_rules import INT64 as _INT64
 from ._validators import (
     fail,
+    merge_request_fields,
     optional_bool,
     optional_int,
     optional_json_object,
@@ -26,7 +27,6 @@ from ._validators import (
     optional_str,
     optional_str_items,
     to_str_tuple,
-    type_name,
 )
 from .chat_request import (
     _check_logit_bias,
@@ -136,26 +136,9 @@ def coerce_text_completion_request(
                 sorted(kwargs)[0],
             )
         return request
-    if request is None:
-        data: dict[str, Any] = dict(kwargs)
-    elif isinstance(request, Mapping):
-        data = dict(request)
-        for name in kwargs:
-            if name in data:
-                fail("given both in the request mapping and as a keyword argument", name)
-        data.update(kwargs)
-    else:
-        fail(f"expected a TextCompletionRequest, a mapping or keywords, got {type_name(request)}")
-    unknown = [name for name in data if name not in _FIELDS]
-    if unknown:
-        shown = ", ".join(repr(name) for name in unknown)
-        fail(
-            f"unknown request field(s) {shown}; to send a field the SDK does not model, "
-            f"pass it in extra_body, e.g. extra_body={{{unknown[0]!r}: ...}}",
-            str(unknown[0]),
-        )
-    if "prompt" not in data:
-        fail("required field is missing", "prompt")
+    data = merge_request_fields(
+        request, kwargs, fields=_FIELDS, required="prompt", what="TextCompletionRequest"
+    )
     try:
         return TextCompletionRequest(**data)
     except TypeError as exc:  # pragma: no cover - unknown names are caught above
