@@ -42,6 +42,27 @@ class Hooks:
         return None
 
 
+async def _count_chunk_text(chunks: Any, hooks: Hooks | None) -> int:
+    """Sum the text of OpenAI-shaped chunks (the peers' normal iteration); ``hooks.first()``
+    runs once the first text has arrived."""
+    total = 0
+    it = aiter(chunks)
+    async for chunk in it:
+        if chunk.choices:
+            text = chunk.choices[0].delta.content
+            if text:
+                total += len(text)
+                break
+    if hooks is not None:
+        await hooks.first()
+    async for chunk in it:
+        if chunk.choices:
+            text = chunk.choices[0].delta.content
+            if text:
+                total += len(text)
+    return total
+
+
 class FinalSummary(NamedTuple):
     """The comparable essence of a final completion: equal across clients that got it right."""
 
@@ -254,26 +275,11 @@ class OpenAI(Adapter):
     async def stream_text(
         self, n: int, hooks: Hooks | None = None, *, model: str = TEXT_MODEL
     ) -> int:
-        total = 0
         stream = await self.client.chat.completions.create(
             model=model, messages=MESSAGES, max_tokens=n, stream=True
         )
         async with stream:
-            it = aiter(stream)
-            async for chunk in it:
-                if chunk.choices:
-                    text = chunk.choices[0].delta.content
-                    if text:
-                        total += len(text)
-                        break
-            if hooks is not None:
-                await hooks.first()
-            async for chunk in it:
-                if chunk.choices:
-                    text = chunk.choices[0].delta.content
-                    if text:
-                        total += len(text)
-        return total
+            return await _count_chunk_text(stream, hooks)
 
     async def complete(self) -> int:
         done = await self.client.chat.completions.create(model=TEXT_MODEL, messages=MESSAGES)
@@ -323,26 +329,11 @@ class OfficialOpenRouter(Adapter):
     async def stream_text(
         self, n: int, hooks: Hooks | None = None, *, model: str = TEXT_MODEL
     ) -> int:
-        total = 0
         res = await self.sdk.chat.send_async(
             model=model, messages=MESSAGES, max_tokens=n, stream=True
         )
         async with res as events:
-            it = aiter(events)
-            async for chunk in it:
-                if chunk.choices:
-                    text = chunk.choices[0].delta.content
-                    if text:
-                        total += len(text)
-                        break
-            if hooks is not None:
-                await hooks.first()
-            async for chunk in it:
-                if chunk.choices:
-                    text = chunk.choices[0].delta.content
-                    if text:
-                        total += len(text)
-        return total
+            return await _count_chunk_text(events, hooks)
 
     async def complete(self) -> int:
         done = await self.sdk.chat.send_async(model=TEXT_MODEL, messages=MESSAGES)
