@@ -26,7 +26,7 @@ from ._config import ClientConfig, PoolLimits, RetryPolicy, Timeouts, merge_time
 from ._deadline import DeadlineScope
 from ._errors import APIError, APITimeoutError, ClientClosedError, ProtocolError
 from ._request import RequestPreparer
-from ._retry import run_with_retries
+from ._retry import next_wait
 from ._transport import Transport, translate_exception
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ class OpenRouter:
         )
         self._transport = Transport(self._config, session=session, ssl=ssl)
         self._prep = RequestPreparer(self._config)
+        self._json_headers: dict[str, str] | None = None
         self._policies: dict[int, RetryPolicy] = {}
 
     # -- resources (imported on first use: `import openrouter_async` stays light) ----------
@@ -239,52 +240,80 @@ class OpenRouter:
     ) -> tuple[Any, ResponseInfo]:
         """Send a non-streaming request with retries; return the parsed JSON and its info."""
         self._ensure_open()
-        headers = self._prep.headers(
-            self._config.auth_header(), json_body=body is not None, extra=extra_headers
-        )
+        config = self._config
+        if extra_headers is None and body is not None:
+            headers = self._json_headers or self._cache_json_headers()
+        else:
+            headers = self._prep.headers(
+                config.auth_header(), json_body=body is not None, extra=extra_headers
+            )
         url = self._prep.url(path)
-        timeouts = merge_timeouts(self._config.timeouts, timeout)
-        deadline = self._deadline(timeouts)
-        transport = self._transport
-
-        from .types.responses import ResponseInfo
-
-        async def attempt(_n: int) -> tuple[Any, ResponseInfo]:
-            started = time.monotonic()
-            scope = DeadlineScope(_loop_deadline(deadline))
-            with scope:
-                response = await transport.send(
-                    method,
-                    url,
-                    headers=headers,
-                    body=body,
-                    params=params,
-                    timeouts=timeouts,
-                    stream=False,
+        timeouts = config.timeouts if timeout is None else merge_timeouts(config.timeouts, timeout)
+        deadline = None if timeouts.total is None else time.monotonic() + timeouts.total
+        policy = config.retry if max_retries is None else self._retry_policy(max_retries)
+        attempt = 0
+        # The loop is inline rather than run_with_retries(attempt_fn): on the hot path of a
+        # batch job every await level is paid again at each suspension of the request.
+        while True:
+            try:
+                if deadline is None:
+                    return await self._exchange(method, url, path, headers, body, params, timeouts)
+                return await self._bounded_exchange(
+                    deadline, method, url, path, headers, body, params, timeouts
                 )
-                try:
-                    raw = await response.read()
-                except BaseException as exc:
-                    response.close()
-                    if isinstance(exc, Exception) and not isinstance(exc, APIError):
-                        raise translate_exception(exc) from exc
+            except APIError as error:
+                describe = f"{method} {path}"
+                wait = next_wait(error, attempt, policy, deadline=deadline, describe=describe)
+                if wait is None:
                     raise
-                response.release()
-                info = ResponseInfo(
-                    status_code=response.status,
-                    headers=response.headers,
-                    elapsed=time.monotonic() - started,
-                    generation_id=response.headers.get("X-Generation-Id"),
-                )
-                return _parse_json(raw, path), info
-            raise APITimeoutError(f"{method} {path} exceeded its total deadline", kind="total")
+            attempt += 1
+            if wait > 0:
+                await asyncio.sleep(wait)
 
-        return await run_with_retries(
-            attempt,
-            self._retry_policy(max_retries),
-            deadline=deadline,
-            describe=f"{method} {path}",
+    def _cache_json_headers(self) -> dict[str, str]:
+        # Shared by every request without per-call headers: aiohttp copies, never mutates it.
+        headers = self._prep.headers(self._config.auth_header(), json_body=True)
+        self._json_headers = headers
+        return headers
+
+    async def _bounded_exchange(
+        self, deadline: float, method: str, url: str, path: str, *args: Any
+    ) -> tuple[Any, ResponseInfo]:
+        with DeadlineScope(_loop_deadline(deadline)):
+            return await self._exchange(method, url, path, *args)
+        raise APITimeoutError(f"{method} {path} exceeded its total deadline", kind="total")
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        timeouts: Timeouts,
+    ) -> tuple[Any, ResponseInfo]:
+        """One attempt: send, read the whole body, return it parsed with its info."""
+        started = time.monotonic()
+        response = await self._transport.send(
+            method, url, headers=headers, body=body, params=params, timeouts=timeouts, stream=False
         )
+        try:
+            raw = await response.read()
+        except BaseException as exc:
+            response.close()
+            if isinstance(exc, Exception) and not isinstance(exc, APIError):
+                raise translate_exception(exc) from exc
+            raise
+        response.release()
+        response_headers = response.headers
+        info = _response_info()(
+            status_code=response.status,
+            headers=response_headers,
+            elapsed=time.monotonic() - started,
+            generation_id=response_headers.get("X-Generation-Id"),
+        )
+        return _parse_json(raw, path), info
 
     def _open_stream(
         self,
@@ -343,6 +372,14 @@ def _loop_deadline(deadline: float | None) -> float | None:
         return None
     loop = asyncio.get_running_loop()
     return loop.time() + (deadline - time.monotonic())
+
+
+@functools.cache
+def _response_info() -> type[ResponseInfo]:
+    # Loaded on first use, not at import: the response models pull in the converter.
+    from .types.responses import ResponseInfo
+
+    return ResponseInfo
 
 
 def _parse_json(raw: bytes, path: str) -> Any:

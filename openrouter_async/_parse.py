@@ -19,6 +19,7 @@ import orjson
 from ._convert import structure
 from ._error_body import error_from_payload
 from ._errors import APIStatusError, ResponseValidationError
+from ._fast_parse import Bail, build_chat_completion
 from .types.responses import ChatCompletion, header_value
 
 __all__ = ["parse_chat_completion"]
@@ -161,18 +162,15 @@ def parse_chat_completion(
         raise ResponseValidationError(
             f"expected a JSON object as the response body, got {type(data).__name__}"
         )
-    gid = data.get("id") if isinstance(data.get("id"), str) and data.get("id") else None
     if data.get("error") is not None:
         exc = error_from_payload(status_code, data, headers)
         if exc.generation_id is None:
-            exc.generation_id = gid
+            exc.generation_id = _body_id(data)
         raise exc
     choices = data.get("choices")
     if not isinstance(choices, list):
         what = "no 'choices'" if choices is None else f"'choices' of type {type(choices).__name__}"
         raise ResponseValidationError(f"response body has {what}; expected a list")
-    if gid is None and headers:
-        gid = header_value(headers, "X-Generation-Id")
     for choice in choices:
         if not isinstance(choice, dict):
             continue
@@ -185,12 +183,30 @@ def parse_chat_completion(
                 status_code=status_code,
                 headers=headers,
                 user_id=data.get("user_id"),
-                generation_id=gid,
+                generation_id=_generation_id(data, headers),
             )
+    try:
+        return build_chat_completion(data, choices)
+    except Bail:
+        pass  # repairs, coercions or a shape error: the generic path below decides
     body = _normalize_body(data, choices)
     try:
         return structure(body, ChatCompletion)
     except Exception as exc:  # cattrs' errors stay inside the SDK
         raise ResponseValidationError(
-            f"response body does not match the documented shape: {exc!r}", generation_id=gid
+            f"response body does not match the documented shape: {exc!r}",
+            generation_id=_generation_id(data, headers),
         ) from exc
+
+
+def _body_id(data: dict[str, Any]) -> str | None:
+    gid = data.get("id")
+    return gid if isinstance(gid, str) and gid else None
+
+
+def _generation_id(data: dict[str, Any], headers: Mapping[str, str] | None) -> str | None:
+    """For errors only: the body's id, else the ``X-Generation-Id`` header."""
+    gid = _body_id(data)
+    if gid is None and headers:
+        gid = header_value(headers, "X-Generation-Id")
+    return gid

@@ -28,6 +28,7 @@ from ._errors import (
 __all__ = [
     "backoff_delay",
     "is_retryable",
+    "next_wait",
     "parse_retry_after",
     "retry_wait",
     "run_with_retries",
@@ -120,6 +121,33 @@ def retry_wait(
     return asked if asked is not None else backoff_delay(attempt, policy, rng)
 
 
+def next_wait(
+    error: APIError, attempt: int, policy: RetryPolicy, *, deadline: float | None, describe: str
+) -> float | None:
+    """Seconds to wait before retrying after ``error`` on attempt ``attempt`` (0-based), or
+    ``None`` when it must be raised: not retryable, attempts spent, a server asking for more
+    than ``policy.max_retry_after``, or a wait that would cross ``deadline`` (monotonic)."""
+    if attempt >= policy.max_retries or not is_retryable(error, policy):
+        return None
+    wait = retry_wait(error, attempt, policy)
+    asked = isinstance(error, APIStatusError) and error.retry_after is not None
+    if asked and wait > policy.max_retry_after:
+        return None
+    if deadline is not None and time.monotonic() + wait >= deadline:
+        return None
+    if _testing:
+        wait = 0.0
+    logger.debug(
+        "retrying %s after %s (attempt %d of %d) in %.3fs",
+        describe,
+        type(error).__name__,
+        attempt + 1,
+        policy.max_retries,
+        wait,
+    )
+    return wait
+
+
 async def run_with_retries(
     attempt_fn: Callable[[int], Awaitable[T]],
     policy: RetryPolicy,
@@ -134,24 +162,9 @@ async def run_with_retries(
         try:
             return await attempt_fn(attempt)
         except APIError as error:
-            if attempt >= policy.max_retries or not is_retryable(error, policy):
+            wait = next_wait(error, attempt, policy, deadline=deadline, describe=describe)
+            if wait is None:
                 raise
-            wait = retry_wait(error, attempt, policy)
-            asked = isinstance(error, APIStatusError) and error.retry_after is not None
-            if asked and wait > policy.max_retry_after:
-                raise
-            if deadline is not None and time.monotonic() + wait >= deadline:
-                raise
-            if _testing:
-                wait = 0.0
-            logger.debug(
-                "retrying %s after %s (attempt %d of %d) in %.3fs",
-                describe,
-                type(error).__name__,
-                attempt + 1,
-                policy.max_retries,
-                wait,
-            )
-            attempt += 1
-            if wait > 0:
-                await asyncio.sleep(wait)
+        attempt += 1
+        if wait > 0:
+            await asyncio.sleep(wait)

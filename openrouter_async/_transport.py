@@ -83,6 +83,23 @@ class Transport:
         self._owns_session = session is None
         self._session = session
         self._timeouts: dict[tuple[Timeouts, bool], aiohttp.ClientTimeout] = {}
+        self._last_timeout: tuple[Timeouts | None, bool | None, aiohttp.ClientTimeout | None] = (
+            None,
+            None,
+            None,
+        )
+
+    def _timeout_for(self, timeouts: Timeouts, stream: bool) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get((timeouts, stream))
+        if timeout is None:
+            timeout = self._timeouts[(timeouts, stream)] = aiohttp.ClientTimeout(
+                total=None,
+                connect=None,  # pool waits are not connect timeouts; sock_connect bounds TCP
+                sock_connect=timeouts.connect,
+                sock_read=None if stream else timeouts.read,
+            )
+        self._last_timeout = (timeouts, stream, timeout)
+        return timeout
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -135,14 +152,11 @@ class Transport:
         Raises ``APIStatusError`` (body read up to ``MAX_ERROR_BODY``) for status >= 400,
         and translated transport errors. The caller owns the returned response.
         """
-        timeout = self._timeouts.get((timeouts, stream))
-        if timeout is None:
-            timeout = self._timeouts[(timeouts, stream)] = aiohttp.ClientTimeout(
-                total=None,
-                connect=None,  # pool waits are not connect timeouts; sock_connect bounds TCP
-                sock_connect=timeouts.connect,
-                sock_read=None if stream else timeouts.read,
-            )
+        last = self._last_timeout
+        if last[0] is timeouts and last[1] is stream:
+            timeout = last[2]  # hashing the frozen Timeouts per request measured as a cost
+        else:
+            timeout = self._timeout_for(timeouts, stream)
         session = self.session
         started = time.monotonic()
         for _hop in range(_MAX_REDIRECTS + 1):

@@ -17,7 +17,16 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "openrouter_async"
 
-PURE = ["_sse.py", "_decode.py", "_accumulate.py", "_request.py", "_convert.py", "_error_body.py"]
+PURE = [
+    "_sse.py",
+    "_decode.py",
+    "_parse.py",
+    "_fast_parse.py",
+    "_accumulate.py",
+    "_request.py",
+    "_convert.py",
+    "_error_body.py",
+]
 IO_LAYER = {"_transport", "_streaming", "_client", "_chat", "_batch", "relay", "testing", "_cli"}
 
 
