@@ -22,6 +22,7 @@ PURE = [
     "_decode.py",
     "_parse.py",
     "_fast_parse.py",
+    "_schema.py",
     "_accumulate.py",
     "_request.py",
     "_convert.py",

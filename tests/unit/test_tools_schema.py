@@ -15,9 +15,9 @@ import pytest
 
 import openrouter_async as ora
 from openrouter_async._convert import unstructure
+from openrouter_async._schema import _parse_docstring
 from openrouter_async.tools import (
     FunctionTool,
-    _parse_docstring,
     function_tool,
     json_schema_for,
     tool_schema,
