@@ -1,4 +1,4 @@
-"""The nine scenarios, the sizes they run at, and the subprocess workers some of them need.
+"""The nine scenarios and the sizes they run at; the subprocess workers are in ``workers``.
 
 Why it is built this way:
 
@@ -8,7 +8,7 @@ Why it is built this way:
 * **CPU is the client's alone.** The server is another process (pinned to another core when there
   is one), so ``time.process_time`` around a trial is client CPU: parsing, models, the event loop.
 * **Memory is measured in fresh processes.** Peak RSS only ever grows, so the hold and batch
-  scenarios start one worker process per client (``python -m benchmarks.scenarios SPEC``).
+  scenarios start one worker process per client (``python -m benchmarks.workers SPEC``).
 * **Every trial checks its answer.** A client that saw different text than the server sent is an
   error row, not a fast row.
 * **A per-client time budget** stops repeating a very slow client once it has enough samples, so
@@ -18,30 +18,23 @@ Why it is built this way:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-import json
 import os
-import re
-import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from . import clients as C
+from .import_time import scenario_import
 from .report import Metric, Row, ScenarioResult
 from .server import (
-    HOLD_MODEL,
     sse_event_stream,
     text_length,
     tools_plan,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SUBPROCESS_TIMEOUT = 600.0
 
 # --------------------------------------------------------------------------- sizes
 
@@ -492,203 +485,14 @@ async def scenario_accumulate(ctx: Context) -> ScenarioResult:
     )
 
 
-# --------------------------------------------------------------------------- workers (5 and 9)
-
-
-def rss_bytes() -> int:
-    """Current resident set size of this process."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
-    except ImportError:
-        return peak_rss_bytes()
-
-
-def peak_rss_bytes() -> int:
-    """Peak RSS of this process image.
-
-    ``VmHWM`` first: ``ru_maxrss`` of a child started with fork + exec begins at the parent's
-    peak (Linux keeps it across exec), which would give every worker the runner's figure.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-async def _post_release(origin: str) -> None:
-    """POST /bench/release with the stdlib only, so no extra module lands in the worker."""
-    host, port = origin.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        writer.write(
-            f"POST /bench/release HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n"
-            "Connection: close\r\n\r\n".encode()
-        )
-        await writer.drain()
-        await asyncio.wait_for(reader.read(), 30)
-    finally:
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
-
-
-async def _hold_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    cls = C.by_name(spec["client"])
-    n, chunks = spec["streams"], spec["chunks"]
-    adapter = cls(spec["base_url"], pool=max(n + 10, C.DEFAULT_POOL))
-    async with adapter:
-        await adapter.stream_text(chunks)  # warm-up: lazy imports, validators, pool
-        gc.collect()
-        base = rss_bytes()
-        arrived = 0
-        all_in = asyncio.Event()
-        release = asyncio.Event()
-
-        class Hold(C.Hooks):
-            async def first(self) -> None:
-                nonlocal arrived
-                arrived += 1
-                if arrived == n:
-                    all_in.set()
-                await release.wait()
-
-        hooks = Hold()
-        tasks = [
-            asyncio.ensure_future(adapter.stream_text(chunks, hooks, model=HOLD_MODEL))
-            for _ in range(n)
-        ]
-        try:
-            await asyncio.wait_for(all_in.wait(), spec.get("timeout", 120))
-        except asyncio.TimeoutError:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await _post_release(spec["origin"])
-            errors = [t.exception() for t in tasks if not t.cancelled() and t.exception()]
-            why = _describe(errors[0]) if errors else "timeout"
-            return {"error": f"only {arrived}/{n} streams started: {why}"}
-        gc.collect()
-        held = rss_bytes()
-        release.set()
-        await _post_release(spec["origin"])
-        await asyncio.gather(*tasks)
-    return {
-        "per_stream_kb": (held - base) / n / 1024,
-        "baseline_mb": base / 2**20,
-        "held_mb": held / 2**20,
-        "peak_mb": peak_rss_bytes() / 2**20,
-        "notes": adapter.notes,
-    }
-
-
-async def _batch_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    cls = C.by_name(spec["client"])
-    n, conc = spec["requests"], spec["concurrency"]
-    adapter = cls(spec["base_url"], pool=max(conc, 100))
-    async with adapter:
-        one = await adapter.complete()
-        run = adapter.batch if spec["mode"] == "batch" else adapter.gather
-        try:
-            # Warm-up through the same path: lazy imports load and the pool opens its
-            # connections, so the timed run is steady state, not connection setup.
-            warm = min(n, conc)
-            _check(await run(warm, conc), warm * one, "content length")
-            gc.collect()
-            base = rss_bytes()
-            with Clock() as clk:
-                got = await run(n, conc)
-        except C.NotSupported as exc:
-            return {"skipped": str(exc)}
-        _check(got, n * one, "content length")
-    peak = peak_rss_bytes()
-    return {
-        "req_per_s": n / clk.wall,
-        "cpu_us_per_req": clk.cpu / n * 1e6,
-        "peak_mb": peak / 2**20,
-        "growth_mb": (peak - base) / 2**20,
-        "notes": adapter.notes,
-    }
-
-
-def worker_main(argv: list[str]) -> None:
-    """Entry of ``python -m benchmarks.scenarios SPEC``: run one worker, print ``RESULT {json}``."""
-    spec = json.loads(argv[0])
-    from .server import pin_to
-
-    pin_to(spec.get("cpu"))
-    kind = spec["kind"]
-    fn = {"hold": _hold_worker, "batch": _batch_worker}[kind]
-    try:
-        out = asyncio.run(fn(spec))
-    except Exception as exc:
-        out = {"error": _describe(exc)}
-    print("RESULT " + json.dumps(out), flush=True)
-
-
-def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.scenarios", json.dumps(spec)],
-            capture_output=True,
-            text=True,
-            timeout=SUBPROCESS_TIMEOUT,
-            cwd=ROOT,
-            env=env,
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"worker timed out after {SUBPROCESS_TIMEOUT:.0f} s"}
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line[7:])
-            return result
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return {"error": f"worker exited {proc.returncode}: {' | '.join(tail)}"}
-
-
-def _worker_rows(
-    ctx: Context, specs: list[tuple[str, dict[str, Any]]], reps: int, keys: list[str]
-) -> list[Row]:
-    """Run each (row name, spec) in a fresh process, in turns, ``reps`` times."""
-    rows = {name: Row(name) for name, _ in specs}
-    for rep in range(reps):
-        k = rep % len(specs) if specs else 0
-        for name, spec in specs[k:] + specs[:k]:
-            row = rows[name]
-            if row.status != "ok":
-                continue
-            out = run_worker(spec)
-            if "error" in out:
-                row.status, row.reason = "error", out["error"]
-            elif "skipped" in out:
-                row.status, row.reason = "skipped", out["skipped"]
-            else:
-                row.add({k: out[k] for k in keys})
-                row.notes = sorted(set(row.notes) | set(out.get("notes", ())))
-    for row in rows.values():
-        row.finish()
-    return list(rows.values())
-
-
 # --------------------------------------------------------------------------- 5. held streams
 
 
 def scenario_hold(ctx: Context) -> ScenarioResult:
+    # Imported here, not at the top: workers imports this module, and a worker process runs
+    # workers as __main__, where an eager import would load a second copy of it.
+    from .workers import _worker_rows
+
     n = ctx.sizes.hold_streams
     classes, skipped = ctx.available()
     specs = [
@@ -729,6 +533,8 @@ def scenario_hold(ctx: Context) -> ScenarioResult:
 
 
 def scenario_batch(ctx: Context) -> ScenarioResult:
+    from .workers import _worker_rows  # not at the top: see scenario_hold
+
     n, conc = ctx.sizes.batch_requests, ctx.sizes.batch_concurrency
     classes, skipped = ctx.available()
     specs: list[tuple[str, dict[str, Any]]] = []
@@ -781,117 +587,6 @@ def scenario_batch(ctx: Context) -> ScenarioResult:
     )
 
 
-# --------------------------------------------------------------------------- 6. import time
-
-_IMPORTS: dict[str, tuple[str, str]] = {
-    # row name: (module for -X importtime, snippet that also creates a client ready for use)
-    "aiohttp (baseline)": (
-        "aiohttp",
-        "import asyncio, aiohttp\n"
-        "async def main():\n"
-        "    async with aiohttp.ClientSession():\n"
-        "        pass\n"
-        "asyncio.run(main())",
-    ),
-    C.OURS: (
-        "openrouter_async",
-        "import asyncio, openrouter_async as m\n"
-        "async def main():\n"
-        "    async with m.OpenRouter(api_key='k', base_url='http://127.0.0.1:9/api/v1') as c:\n"
-        "        c.chat.completions\n"
-        "asyncio.run(main())",
-    ),
-    C.OpenAI.name: (
-        "openai",
-        "import asyncio, openai\n"
-        "async def main():\n"
-        "    c = openai.AsyncOpenAI(api_key='k', base_url='http://127.0.0.1:9/api/v1')\n"
-        "    c.chat.completions\n"
-        "    await c.close()\n"
-        "asyncio.run(main())",
-    ),
-    C.OfficialOpenRouter.name: (
-        "openrouter",
-        "import asyncio, openrouter\n"
-        "async def main():\n"
-        "    async with openrouter.OpenRouter(api_key='k', server_url='http://127.0.0.1:9') as c:\n"
-        "        c.chat\n"
-        "asyncio.run(main())",
-    ),
-}
-
-_IMPORTTIME = re.compile(r"^import time:\s*\d+\s*\|\s*(\d+)\s*\|\s?(\S.*)$")
-
-
-def _python(code: str, importtime: bool = False) -> tuple[float, str, int]:
-    cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
-    return time.perf_counter() - t0, proc.stderr, proc.returncode
-
-
-def _cumulative_us(stderr: str, module: str) -> float | None:
-    for line in stderr.splitlines():
-        m = _IMPORTTIME.match(line)
-        if m and m.group(2) == module:  # a top-level entry has no indent
-            return float(m.group(1))
-    return None
-
-
-def scenario_import(ctx: Context) -> ScenarioResult:
-    selected = {cls.name for cls in ctx.adapters}
-    names = [n for n in _IMPORTS if n in selected or "baseline" in n]
-    rows = {n: Row(n) for n in names}
-    for n in names:
-        cls = next((c for c in ctx.adapters if c.name == n), None)
-        reason = cls.probe() if cls is not None else None
-        if reason:
-            rows[n].status, rows[n].reason = "skipped", reason
-    bare: list[float] = []
-    for rep in range(ctx.sizes.import_reps + 1):  # turn 0 warms the OS file cache
-        bare_s, _, _ = _python("pass")
-        if rep:
-            bare.append(bare_s)
-        k = rep % len(names)
-        for n in names[k:] + names[:k]:
-            row = rows[n]
-            if row.status != "ok":
-                continue
-            module, snippet = _IMPORTS[n]
-            wall, err, rc = _python(f"import {module}", importtime=True)
-            if not rep:
-                continue  # the warm turn only fills the OS file cache
-            wall2, err2, rc2 = _python(snippet)
-            cum = _cumulative_us(err, module)
-            if rc or rc2 or cum is None:
-                last = (err2 if rc2 else err).strip().splitlines()[-1:]
-                row.status, row.reason = "error", last[0] if last else "no -X importtime line"
-                continue
-            row.add(
-                {
-                    "importtime_ms": cum / 1e3,
-                    "import_ms": (wall - bare_s) * 1e3,
-                    "client_ms": (wall2 - bare_s) * 1e3,
-                }
-            )
-    for row in rows.values():
-        row.finish()
-    return ScenarioResult(
-        "import",
-        f"6. Import time, median of {ctx.sizes.import_reps} fresh processes",
-        "-X importtime cumulative time of the top-level package; wall time of "
-        "`python -c 'import X'` and of importing, creating a client and touching its chat "
-        "resource (lazy packages pay on first use), both minus a bare `python -c pass`.",
-        [
-            Metric("importtime_ms", "-X importtime ms", False, 1),
-            Metric("import_ms", "import wall ms", False),
-            Metric("client_ms", "import + client ms", False),
-        ],
-        list(rows.values()),
-        {"reps": ctx.sizes.import_reps, "bare_python_ms": round(statistics.median(bare) * 1e3, 1)},
-    )
-
-
 # --------------------------------------------------------------------------- registry
 
 
@@ -918,7 +613,3 @@ SCENARIOS: dict[str, tuple[bool, AsyncScenario | SyncScenario]] = {
     "accumulate": (True, scenario_accumulate),
     "batch": (False, scenario_batch),
 }
-
-
-if __name__ == "__main__":
-    worker_main(sys.argv[1:])
