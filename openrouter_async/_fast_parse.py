@@ -105,6 +105,12 @@ def _parser(cls: type[Any], kinds: Mapping[str, str], args: tuple[str, ...] = ()
     names = {field.name for field in fields}
     if set(kinds) | set(args) != names or set(kinds) & set(args):  # pragma: no cover
         raise AssertionError(f"{cls.__name__}: kinds and args must cover {sorted(names)}")
+    for field in fields:  # the templates read field names and literal defaults
+        kind = kinds.get(field.name)
+        if field.metadata.get("json") or (
+            kind in ("str", "int") and not isinstance(field.default, (str, int))
+        ):  # pragma: no cover
+            raise AssertionError(f"{cls.__name__}.{field.name} needs a template for its shape")
     scope: dict[str, Any] = {
         "Bail": Bail,
         "new": object.__new__,
