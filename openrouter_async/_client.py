@@ -249,7 +249,7 @@ class OpenRouter:
             )
         url = self._prep.url(path)
         timeouts = config.timeouts if timeout is None else merge_timeouts(config.timeouts, timeout)
-        deadline = None if timeouts.total is None else time.monotonic() + timeouts.total
+        deadline = self._deadline(timeouts)
         policy = config.retry if max_retries is None else self._retry_policy(max_retries)
         attempt = 0
         # The loop is inline rather than run_with_retries(attempt_fn): on the hot path of a
