@@ -265,9 +265,16 @@ def _read_path(path: str | os.PathLike[str], max_bytes: int | None) -> _Loaded:
     shown = os.fspath(path)
     try:
         with open(path, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            _check_size(size, max_bytes, f"file {shown!r}")
-            data = file.read()
+            what = f"file {shown!r}"
+            _check_size(os.fstat(file.fileno()).st_size, max_bytes, what)  # fail before reading
+            # st_size is 0 for /proc files and means nothing for devices and FIFOs: the limit
+            # also holds for what is actually read, never more than one byte past it.
+            data = file.read() if max_bytes is None else file.read(max_bytes + 1)
+            if max_bytes is not None and len(data) > max_bytes:
+                _fail(
+                    f"{what} is more than {max_bytes} bytes, over the limit of {max_bytes} bytes "
+                    f"({max_bytes / _MIB:g} MiB); pass max_bytes= to change it, or send a URL"
+                )
     except RequestValidationError:
         raise
     except OSError as exc:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import os
 import struct
+import threading
 import wave
 import zlib
 from pathlib import Path
@@ -196,6 +199,44 @@ def test_size_limit(tmp_path: Path) -> None:
     with pytest.raises(ora.RequestValidationError, match="over the limit"):
         image_part(data_url(PNG + b"\x00" * 1000, "image/png"), max_bytes=100)
     assert image_part(path, max_bytes=None).image_url.url.startswith("data:image/png;base64,")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_size_limit_holds_for_files_without_a_size() -> None:
+    # Regression: the limit was checked against st_size, which is 0 for devices; reading
+    # /dev/zero never ended. Now at most max_bytes + 1 bytes are read.
+    with pytest.raises(ora.RequestValidationError, match="more than 1000 bytes"):
+        file_part("/dev/zero", max_bytes=1000)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_size_limit_holds_for_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    payload = PNG + b"\x00" * 5000
+
+    def write() -> None:
+        # The reader stops at the limit and closes its end, as it should.
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as out:
+            out.write(payload)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        with pytest.raises(ora.RequestValidationError, match="over the limit of 100 bytes"):
+            image_part(fifo, max_bytes=100)
+    finally:
+        writer.join(5)
+    assert not writer.is_alive()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+def test_proc_files_are_read_whole_and_limited() -> None:
+    # st_size is 0 for /proc files: the content is still read, and still limited.
+    part = file_part("/proc/self/status", max_bytes=None)
+    assert part.file.file_data.startswith("data:text/plain;base64,")
+    with pytest.raises(ora.RequestValidationError, match="over the limit of 10 bytes"):
+        file_part("/proc/self/status", max_bytes=10)
 
 
 def test_mime_type_override() -> None:
