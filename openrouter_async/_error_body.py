@@ -52,6 +52,10 @@ def _raw_message(raw: Any, depth: int = 0) -> str | None:
     return None
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _generation_id(headers: Mapping[str, str]) -> str | None:
     for name, value in headers.items():
         if name.lower() == "x-generation-id":
@@ -70,7 +74,12 @@ def error_from_payload(
     code = error.get("code")
     if isinstance(code, bool) or not isinstance(code, (int, str)):
         code = None
-    metadata: dict[str, Any] = dict(error.get("metadata") or {})
+    raw_metadata = error.get("metadata")
+    metadata: dict[str, Any]
+    if isinstance(raw_metadata, Mapping):
+        metadata = dict(raw_metadata)
+    else:  # a provider's bare string (or number, or list): kept, and read like metadata.raw
+        metadata = {} if raw_metadata is None else {"raw": raw_metadata}
     for key in ("error_type", "availability", "http_status", "type", "param"):
         if key in error and key not in metadata:
             metadata[key] = error[key]
@@ -88,7 +97,7 @@ def error_from_payload(
     status_like = status_code
     if isinstance(code, int) and 100 <= code <= 599:
         status_like = code
-    elif isinstance(metadata.get("http_status"), int):
+    elif _is_int(metadata.get("http_status")):
         status_like = metadata["http_status"]
     retry_after = parse_retry_after(headers)
     availability = metadata.get("availability")

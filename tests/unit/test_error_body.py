@@ -109,3 +109,43 @@ def test_string_code_kept() -> None:
 def test_200_envelope_uses_code_for_class() -> None:
     err = error_from_payload(200, {"error": {"code": 402, "message": "credits"}})
     assert type(err) is e.PaymentRequiredError and err.status_code == 200 and err.code == 402
+
+
+@pytest.mark.parametrize("metadata", ["upstream said no", 42, 1.5, True, ["a", 1], []])
+def test_metadata_that_is_not_an_object_is_kept_under_raw(metadata: object) -> None:
+    # Regression (#12): a string, number or list here raised a raw ValueError/TypeError, so a
+    # 503 with such a body was not even retried.
+    body = orjson.dumps({"error": {"code": 503, "message": "busy", "metadata": metadata}})
+    err = status_error_from_body(503, body, {})
+    assert type(err) is e.ServiceUnavailableError
+    assert err.retryable
+    assert err.metadata == {"raw": metadata}
+    assert err.message.startswith("busy")
+    if isinstance(metadata, str):
+        assert err.message == "busy: upstream said no"
+
+
+def test_retry_after_in_availability_may_be_any_number() -> None:
+    huge = orjson.loads(b"1" + b"0" * 30)  # orjson reads out-of-range integers as floats
+    for value in (huge, 10**30, -1, "soon", None, float("nan")):
+        payload = {"error": {"code": 503, "message": "x", "availability": {"retry_after": value}}}
+        err = error_from_payload(503, payload)
+        assert err.retry_after is None or err.retry_after >= 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"code": 200, "message": "x"},
+        {"code": 429, "metadata": {"http_status": True}},
+        {"code": 429, "metadata": {"http_status": 10**20}},
+        {"metadata": {"availability": [1, 2]}},
+        {"message": ["not", "a", "string"], "code": [1]},
+        {"metadata": {"raw": "[1, {\"message\": \"m\"}"}},
+    ],
+)
+def test_odd_envelopes_still_give_a_status_error(error: dict[str, object]) -> None:
+    err = error_from_payload(200, {"error": error, "user_id": 7})
+    assert isinstance(err, e.APIStatusError)
+    assert isinstance(err.message, str) and err.message
+    assert err.user_id is None
