@@ -141,7 +141,7 @@ def test_retry_after_in_availability_may_be_any_number() -> None:
         {"code": 429, "metadata": {"http_status": 10**20}},
         {"metadata": {"availability": [1, 2]}},
         {"message": ["not", "a", "string"], "code": [1]},
-        {"metadata": {"raw": "[1, {\"message\": \"m\"}"}},
+        {"metadata": {"raw": '[1, {"message": "m"}'}},
     ],
 )
 def test_odd_envelopes_still_give_a_status_error(error: dict[str, object]) -> None:
