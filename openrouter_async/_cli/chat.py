@@ -1,17 +1,23 @@
-"""``openrouter-async chat``: stream one reply to the terminal as it arrives.
+"""``openrouter-async chat``: stream one reply to the terminal as it arrives, or converse.
 
 Text goes to stdout the moment each delta is decoded (rich writes and flushes per call, no
-line buffering); reasoning is dimmed; the closing stats line (tokens, cost, time to first token,
-total time) goes to stderr so that ``chat ... > answer.txt`` captures only the answer. With
-``--json`` every event is one JSON object per line on stdout, ending with a ``done`` record.
+line buffering). A reasoning model's thinking is dimmed on a terminal; when stdout is piped it
+goes to stderr instead (``--thinking`` chooses), so ``chat ... > answer.txt`` captures only the
+answer. The closing stats line (tokens, cost, time to first token, total time) goes to stderr.
+With ``--json`` every event is one JSON object per line on stdout, ending with a ``done`` record.
+
+With no prompt on a terminal (or ``-i``) the command opens a conversation instead: see
+:mod:`._interactive`.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import orjson
 from rich.console import Console
 from rich.text import Text
@@ -43,13 +49,24 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
+    from .._client import OpenRouter
     from ..types.responses import CompletionUsage
 
-__all__ = ["add_arguments", "event_record", "run"]
+__all__ = [
+    "ReplyState",
+    "TerminalView",
+    "add_arguments",
+    "build_request",
+    "event_record",
+    "request_options",
+    "run",
+    "stream_reply",
+]
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 EMULATOR_MODEL = "emulator/echo"
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+THINKING_CHOICES = ("auto", "stdout", "stderr", "hide")
 
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, RefusalDelta, ToolCallDelta)
 
@@ -58,7 +75,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "prompt",
         nargs="?",
-        help="the user message; '-' (or no argument with piped input) reads it from stdin",
+        help=(
+            "the user message; '-' (or no argument with piped input) reads it from stdin; "
+            "no argument on a terminal opens an interactive chat"
+        ),
+    )
+    parser.add_argument(
+        "-i",
+        "--interactive",
+        action="store_true",
+        help="converse: keep the history, read one message per line (the prompt, if given, "
+        "is the first); /help lists the commands",
     )
     parser.add_argument(
         "-m",
@@ -72,6 +99,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--reasoning-effort",
         choices=REASONING_EFFORTS,
         help="ask a reasoning model to think this hard",
+    )
+    parser.add_argument(
+        "--thinking",
+        choices=THINKING_CHOICES,
+        default="auto",
+        help="where a reasoning model's thinking goes (default auto: stdout on a terminal, "
+        "stderr when stdout is piped)",
     )
     parser.add_argument(
         "--json",
@@ -91,23 +125,29 @@ def _temperature(text: str) -> float:
     return value
 
 
+def default_model(args: argparse.Namespace) -> str:
+    return str(args.model or (EMULATOR_MODEL if args.emulator else DEFAULT_MODEL))
+
+
+def request_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The sampling fields the flags set (temperature, max_tokens, reasoning)."""
+    options: dict[str, Any] = {}
+    if args.temperature is not None:
+        options["temperature"] = args.temperature
+    if args.max_tokens is not None:
+        options["max_tokens"] = args.max_tokens
+    if args.reasoning_effort is not None:
+        options["reasoning"] = {"effort": args.reasoning_effort}
+    return options
+
+
 def build_request(args: argparse.Namespace, prompt: str) -> dict[str, Any]:
     """The keyword arguments for ``chat.completions.stream`` that the flags describe."""
     messages: list[dict[str, Any]] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
-    request: dict[str, Any] = {
-        "model": args.model or (EMULATOR_MODEL if args.emulator else DEFAULT_MODEL),
-        "messages": messages,
-    }
-    if args.temperature is not None:
-        request["temperature"] = args.temperature
-    if args.max_tokens is not None:
-        request["max_tokens"] = args.max_tokens
-    if args.reasoning_effort is not None:
-        request["reasoning"] = {"effort": args.reasoning_effort}
-    return request
+    return {"model": default_model(args), "messages": messages, **request_options(args)}
 
 
 # -- what is measured --------------------------------------------------------------------
@@ -229,48 +269,133 @@ class JsonView:
 
 
 class TerminalView:
-    """Writes deltas as they come; starts a new paragraph when the kind of text changes."""
+    """Writes deltas as they come; starts a new paragraph when the kind of text changes.
 
-    def __init__(self, out: Console) -> None:
+    Thinking goes to ``thinking``: a console, ``True`` for ``out`` (when it shares ``out``
+    with the answer a blank line separates the two), ``False`` to drop it.
+    """
+
+    def __init__(self, out: Console, thinking: Console | bool = True) -> None:
         self._out = out
-        self._kind: str | None = None  # what the current line holds
-        self._mid_line = False
+        self._thinking: Console | None = (
+            thinking if isinstance(thinking, Console) else out if thinking else None
+        )
+        self._kind: str | None = None  # what was written last
+        self._last: Console | None = None  # where it was written
+        self._open: Console | None = None  # the console whose last line is unfinished
 
-    def _write(self, text: str, kind: str, style: str | None = None) -> None:
+    def _write(self, text: str, kind: str, console: Console, style: str | None = None) -> None:
         if self._kind is not None and kind != self._kind:
             self.close()
-            self._out.out("")  # a blank line between thinking and answer
+            if console is self._last:
+                console.out("")  # a blank line between thinking and answer
         self._kind = kind
-        self._out.out(text, style=style, end="", highlight=False)
-        self._mid_line = not text.endswith("\n")
+        self._last = console
+        console.out(text, style=style, end="", highlight=False)
+        self._open = None if text.endswith("\n") else console
 
     def event(self, event: StreamEvent) -> None:
         match event:
             case TextDelta(text=text):
-                self._write(text, "text")
-            case ReasoningDelta(text=text) if text:
-                self._write(text, "reasoning", "dim italic")
+                self._write(text, "text", self._out)
+            case ReasoningDelta(text=text) if text and self._thinking is not None:
+                self._write(text, "reasoning", self._thinking, "dim italic")
             case RefusalDelta(text=text):
-                self._write(text, "refusal", "red")
+                self._write(text, "refusal", self._out, "red")
             case ToolCallDone(name=name, arguments=arguments):
                 self.close()
                 self._kind = "tool"
+                self._last = self._out
                 self._out.print(Text(f"→ tool call {name}({arguments})", style="cyan"))
             case _:
                 pass
 
     def close(self) -> None:
         """End the current line, if one is open."""
-        if self._mid_line:
-            self._out.out("")
-            self._mid_line = False
+        if self._open is not None:
+            self._open.out("")
+            self._open = None
+
+
+def thinking_console(choice: str, out: Console) -> Console | bool:
+    """Where ``--thinking`` sends reasoning: ``auto`` keeps it off a piped stdout."""
+    if choice == "hide":
+        return False
+    if choice == "stdout" or (choice == "auto" and out.is_terminal):
+        return out
+    return stderr_console()
+
+
+# -- streaming one reply -----------------------------------------------------------------------
+
+
+@attrs.define
+class ReplyState:
+    """What one streamed reply has produced so far (read after it ends, or is stopped)."""
+
+    timing: Timing = attrs.field(factory=Timing)
+    text: list[str] = attrs.field(factory=list)
+    usage: CompletionUsage | None = None
+    finish: str | None = None
+    model: str | None = None
+    generation_id: str | None = None
+
+    @property
+    def content(self) -> str:
+        return "".join(self.text)
+
+
+async def stream_reply(
+    client: OpenRouter,
+    request: dict[str, Any],
+    view: JsonView | TerminalView,
+    state: ReplyState,
+) -> ReplyState:
+    """Stream ``request`` into ``view``, recording it in ``state``; the view is closed after."""
+    state.timing = Timing()
+    try:
+        async with client.chat.completions.stream(**request) as stream:
+            async for event in stream:
+                state.timing.saw(event)
+                if isinstance(event, TextDelta) and not event.choice_index:
+                    state.text.append(event.text)
+                elif isinstance(event, Usage):
+                    state.usage = event.usage
+                elif isinstance(event, Finish) and state.finish is None:
+                    state.finish = event.finish_reason
+                view.event(event)
+            state.timing.end()
+            final = await stream.get_final_completion()
+            state.model = final.model
+            state.generation_id = stream.generation_id
+    finally:
+        view.close()
+    return state
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def wants_conversation(args: argparse.Namespace) -> bool:
+    if args.interactive:
+        return True
+    stdin = sys.stdin
+    return args.prompt is None and stdin is not None and stdin.isatty()
 
 
 async def run(args: argparse.Namespace) -> int:
+    if wants_conversation(args):
+        if args.json:
+            raise CLIError("--json is for one reply; an interactive chat writes to the terminal")
+        from ._interactive import converse
+
+        return await converse(args)
     prompt = read_prompt(args.prompt)
     request = build_request(args, prompt)
     out = stdout_console()
-    view: JsonView | TerminalView = JsonView(out) if args.json else TerminalView(out)
+    view: JsonView | TerminalView = (
+        JsonView(out) if args.json else TerminalView(out, thinking_console(args.thinking, out))
+    )
     try:
         return await _stream(args, request, view)
     except (OpenRouterError, CLIError) as exc:
@@ -283,36 +408,22 @@ async def run(args: argparse.Namespace) -> int:
 async def _stream(
     args: argparse.Namespace, request: dict[str, Any], view: JsonView | TerminalView
 ) -> int:
-    usage: CompletionUsage | None = None
-    finish: str | None = None
     async with open_client(args) as client:
-        timing = Timing()
-        try:
-            async with client.chat.completions.stream(**request) as stream:
-                async for event in stream:
-                    timing.saw(event)
-                    if isinstance(event, Usage):
-                        usage = event.usage
-                    elif isinstance(event, Finish) and finish is None:
-                        finish = event.finish_reason
-                    view.event(event)
-                timing.end()
-                final = await stream.get_final_completion()
-                generation_id = stream.generation_id
-        finally:
-            view.close()
+        reply = await stream_reply(client, request, view, ReplyState())
     if isinstance(view, JsonView):
         view.write(
             {
                 "type": "done",
-                "model": final.model,
-                "generation_id": generation_id,
-                "finish_reason": finish,
-                "usage": usage_record(usage) if usage is not None else None,
-                "time_to_first_token": timing.ttft,
-                "elapsed": timing.elapsed,
+                "model": reply.model,
+                "generation_id": reply.generation_id,
+                "finish_reason": reply.finish,
+                "usage": usage_record(reply.usage) if reply.usage is not None else None,
+                "time_to_first_token": reply.timing.ttft,
+                "elapsed": reply.timing.elapsed,
             }
         )
     else:
-        stderr_console().print(Text(stats_line(usage, timing, finish), style="dim"))
+        stderr_console().print(
+            Text(stats_line(reply.usage, reply.timing, reply.finish), style="dim")
+        )
     return 0

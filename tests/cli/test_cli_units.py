@@ -305,13 +305,142 @@ def test_stats_line() -> None:
     assert chat.stats_line(None, chat.Timing(), "stop").startswith("no usage reported · no tokens")
 
 
-def test_chat_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+def test_chat_in_process_keeps_thinking_off_a_piped_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert _cli.main(["chat", "--emulator", "-m", "emulator/reasoning", "two words"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "two words\n"
+    thinking, stats = captured.err.split("\n", 1)
+    assert thinking == "The user wrote 2 words. I will repeat them back."
+    assert "completion tokens" in stats
+
+
+def test_chat_thinking_on_stdout_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["chat", "--emulator", "-m", "emulator/reasoning", "--thinking", "stdout", "two words"]
+    assert _cli.main(argv) == 0
     captured = capsys.readouterr()
     thinking, answer = captured.out.split("\n\n")
     assert thinking.startswith("The user wrote 2 words.")
     assert answer == "two words\n"
-    assert "completion tokens" in captured.err
+    assert "The user wrote" not in captured.err
+
+
+def test_chat_thinking_hidden(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["chat", "--emulator", "-m", "emulator/reasoning", "--thinking", "hide", "two words"]
+    assert _cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "two words\n"
+    assert "The user wrote" not in captured.err
+
+
+def test_thinking_console_follows_the_terminal() -> None:
+    piped, _ = text_console()
+    terminal = Console(file=io.StringIO(), force_terminal=True)
+    assert chat.thinking_console("auto", terminal) is terminal
+    assert chat.thinking_console("stdout", piped) is piped
+    assert chat.thinking_console("hide", terminal) is False
+    auto_piped = chat.thinking_console("auto", piped)
+    assert isinstance(auto_piped, Console) and auto_piped.stderr
+
+
+def test_terminal_view_sends_thinking_elsewhere() -> None:
+    out, out_buffer = text_console()
+    err, err_buffer = text_console()
+    view = chat.TerminalView(out, err)
+    for event in (
+        ora.ReasoningDelta(text="Hmm"),
+        ora.TextDelta(text="Yes."),
+        ora.ReasoningDelta(text="More"),
+    ):
+        view.event(event)
+    view.close()
+    assert out_buffer.getvalue() == "Yes.\n"
+    assert err_buffer.getvalue() == "Hmm\nMore\n"
+
+
+def test_interactive_refuses_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main(["chat", "--emulator", "-i", "--json"]) == 2
+    assert "--json is for one reply" in capsys.readouterr().err
+
+
+def test_no_prompt_on_a_terminal_opens_a_conversation(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # input() reads the fake stdin; its isatty() says terminal, so no prompt means converse.
+    monkeypatch.setattr("sys.stdin", _Stdin("hello you\n/cost\n", tty=True))
+    assert _cli.main(["chat", "--emulator"]) == 0
+    captured = capsys.readouterr()
+    assert "hello you\n" in captured.out
+    assert "Chatting with emulator/echo" in captured.err
+    assert captured.err.count("session: 1 reply, ") == 3  # after the reply, /cost, at the end
+
+
+# -- the conversation's commands ---------------------------------------------------------------
+
+
+def conversation(*argv: str) -> tuple[Any, io.StringIO]:
+    from openrouter_async._cli._interactive import Conversation
+
+    parser, _ = _cli.build_parser("chat")
+    err, buffer = text_console()
+    out, _ = text_console()
+    # The commands never touch the client: none is needed to test them.
+    return Conversation(parser.parse_args(["chat", *argv]), None, out=out, err=err), buffer  # type: ignore[arg-type]
+
+
+def test_conversation_commands_change_what_is_sent() -> None:
+    chat_, err = conversation("--emulator", "-s", "first system", "-t", "0.5")
+    chat_.messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    assert chat_.request() == {
+        "model": "emulator/echo",
+        "messages": [{"role": "system", "content": "first system"}, *chat_.messages],
+        "temperature": 0.5,
+    }
+    assert chat_.command("/model x/y")
+    assert chat_.command("/system -")
+    assert chat_.request()["model"] == "x/y"
+    assert chat_.request()["messages"][0]["role"] == "user"
+    assert chat_.command("/system Be kind.")
+    assert chat_.command("/reset")
+    assert chat_.request()["messages"] == [{"role": "system", "content": "Be kind."}]
+    assert chat_.command("/model")
+    assert not chat_.command("/exit")
+    assert not chat_.command("/QUIT")
+    assert err.getvalue().splitlines() == [
+        "model: x/y",
+        "no system message",
+        "system: Be kind.",
+        "The conversation is forgotten.",
+        "model: x/y",
+    ]
+
+
+def test_conversation_hostile_commands_are_one_line(tmp_path: Any) -> None:
+    chat_, err = conversation("--emulator")
+    assert chat_.command("/nope")
+    assert chat_.command("/save")
+    assert chat_.command(f"/save {tmp_path}")  # a directory
+    assert err.getvalue().splitlines() == [
+        "Unknown command /nope: /help lists the commands.",
+        "Usage: /save FILE",
+        f"Cannot save to {tmp_path}: Is a directory",
+    ]
+
+
+def test_totals_line() -> None:
+    from openrouter_async._cli._interactive import Totals
+
+    totals = Totals()
+    assert totals.line() == "session: 0 replies, 0 prompt + 0 completion tokens, $0"
+    totals.add(CompletionUsage(prompt_tokens=5, completion_tokens=2, total_tokens=7, cost=0.25))
+    totals.add(CompletionUsage(prompt_tokens=1, completion_tokens=1, total_tokens=2, cost=0.5))
+    totals.stopped = 1
+    assert totals.line() == (
+        "session: 2 replies, 6 prompt + 3 completion tokens, $0.75; 1 stopped (not counted)"
+    )
+    totals.add(None)
+    assert "$0.75 (some costs unknown)" in totals.line()
 
 
 # -- models ----------------------------------------------------------------------------------
