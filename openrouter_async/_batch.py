@@ -571,97 +571,78 @@ class Batch:
                 max_tokens = request.get("max_completion_tokens") or request.get("max_tokens")
             estimate = budget.estimate(estimate_prompt_tokens(messages), max_tokens)
         create = self._client.chat.completions.create
-        attempts = 0
+        total_timeout = self._client.config.timeouts.total
+        retrier = _retry.Retrier(
+            policy,
+            deadline=None,
+            describe=f"batch item {item_id!r}",
+            on_error=self._on_attempt_error,
+        )
         first_sent: float | None = None
-        deadline: float | None = None
-        while True:
+
+        async def attempt() -> ChatCompletion:
+            nonlocal first_sent
             await self._admit(estimate)
-            now = time.monotonic()
             if first_sent is None:
-                first_sent = now
-                total_timeout = self._client.config.timeouts.total
+                first_sent = time.monotonic()
                 if total_timeout is not None:
-                    deadline = now + total_timeout
-            attempts += 1
+                    retrier.deadline = first_sent + total_timeout
             self._in_flight += 1
             try:
+                # One attempt per call: the retries are this engine's, with the batch's
+                # shared cool-down, not the client's.
                 completion = await create(
-                    request,
-                    max_retries=0,
-                    timeout=self._timeout,
-                    extra_headers=self._headers,
+                    request, max_retries=0, timeout=self._timeout, extra_headers=self._headers
                 )
-            except Exception as exc:
-                self._in_flight -= 1
-                self._release_gate()
-                if budget is not None:
-                    budget.refund(estimate)
-                error: Exception = exc
             except BaseException:
                 self._in_flight -= 1
                 self._release_gate()
                 if budget is not None:
                     budget.refund(estimate)
                 raise
-            else:
-                self._in_flight -= 1
-                self._release_gate()
-                usage = completion.usage
-                if budget is not None and usage is not None:
-                    budget.settle(estimate, usage.total_tokens, usage.completion_tokens)
-                self._limit.succeeded()
-                self._wake_gate()
-                return BatchResult(
-                    index=index,
-                    id=item_id,
-                    request=request,
-                    completion=completion,
-                    attempts=attempts,
-                    latency=time.monotonic() - first_sent,
-                )
-            wait = self._retry_wait(error, attempts - 1, policy, deadline)
-            if wait is None:
-                return BatchResult(
-                    index=index,
-                    id=item_id,
-                    request=request,
-                    error=error,
-                    attempts=attempts,
-                    latency=time.monotonic() - first_sent,
-                )
-            self._retries += 1
-            if wait > 0:
-                await asyncio.sleep(wait)
+            self._in_flight -= 1
+            self._release_gate()
+            return completion
 
-    def _retry_wait(
-        self, error: Exception, attempt: int, policy: RetryPolicy, deadline: float | None
-    ) -> float | None:
-        """Seconds to wait before retrying ``error``, or None to give up on the item.
+        try:
+            completion = await retrier.run(attempt)
+        except Exception as exc:
+            self._retries += retrier.attempt
+            # Any failure, typed or not, is this item's result: one poison item never stops
+            # the batch (and is never silently re-sent).
+            return BatchResult(
+                index=index,
+                id=item_id,
+                request=request,
+                error=exc,
+                attempts=retrier.attempt + 1,
+                latency=time.monotonic() - first_sent if first_sent is not None else 0.0,
+            )
+        self._retries += retrier.attempt
+        usage = completion.usage
+        if budget is not None and usage is not None:
+            budget.settle(estimate, usage.total_tokens, usage.completion_tokens)
+        self._limit.succeeded()
+        self._wake_gate()
+        assert first_sent is not None
+        return BatchResult(
+            index=index,
+            id=item_id,
+            request=request,
+            completion=completion,
+            attempts=retrier.attempt + 1,
+            latency=time.monotonic() - first_sent,
+        )
 
-        A 429, or any answer that names a wait (``Retry-After``), starts a shared cool-down
-        for that long and cuts the in-flight limit.
-        """
-        if not isinstance(error, APIError):
-            return None
+    def _on_attempt_error(self, error: APIError, wait: float) -> None:
+        """Every failed attempt, before the engine decides: a 429, or any answer that names
+        a wait (``Retry-After``), starts a shared cool-down for that long and cuts the
+        in-flight limit, even when this item gives up (the server said it is overloaded)."""
         asked = isinstance(error, APIStatusError) and error.retry_after is not None
-        throttle = asked or isinstance(error, RateLimitError)
-        if throttle:
+        if asked or isinstance(error, RateLimitError):
             self._throttled += 1
-        retryable = attempt < policy.max_retries and _retry.is_retryable(error, policy)
-        wait = _retry.retry_wait(error, attempt, policy)
-        if _retry._testing:
-            wait = 0.0
-        if throttle:
-            # Even an item that gives up slows the batch: the server said it is overloaded.
-            until = self._cooldown.extend(min(wait, policy.max_retry_after))
+            until = self._cooldown.extend(min(wait, self._policy.max_retry_after))
             self._limit.throttled(until)
-        if not retryable:
-            return None
-        if asked and wait > policy.max_retry_after:
-            return None
-        if deadline is not None and time.monotonic() + wait >= deadline:
-            return None
-        return wait
 
     # -- admission: in-flight limit, cool-down, rate limits --------------------------------
 

@@ -26,8 +26,8 @@ from ._config import ClientConfig, PoolLimits, RetryPolicy, Timeouts, merge_time
 from ._deadline import DeadlineScope
 from ._errors import APIError, APITimeoutError, ClientClosedError, ProtocolError
 from ._request import RequestPreparer
-from ._retry import next_wait
-from ._transport import Transport, translate_exception
+from ._retry import Retrier
+from ._transport import Transport, read_body
 
 if TYPE_CHECKING:
     import aiohttp
@@ -84,6 +84,7 @@ class OpenRouter:
         limits: PoolLimits | None = None,
         session: aiohttp.ClientSession | None = None,
         ssl: ssl_module.SSLContext | bool = True,
+        max_response_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self._state = ClientState.UNOPENED
         policy = retry or RetryPolicy()
@@ -105,6 +106,7 @@ class OpenRouter:
             timeout=timeout,
             retry=policy,
             limits=limits or PoolLimits(),
+            max_response_bytes=max_response_bytes,
         )
         self._transport = Transport(self._config, session=session, ssl=ssl)
         self._prep = RequestPreparer(self._config)
@@ -205,8 +207,8 @@ class OpenRouter:
 
     def __del__(self) -> None:
         state = getattr(self, "_state", ClientState.CLOSED)
-        if state is ClientState.CLOSED:
-            return
+        if state is ClientState.CLOSED or not hasattr(self, "_transport"):
+            return  # closed, or the constructor raised before there was anything to close
         dropped = self._transport.close_now()
         if state is ClientState.OPEN or dropped:
             warnings.warn(
@@ -251,24 +253,24 @@ class OpenRouter:
         timeouts = config.timeouts if timeout is None else merge_timeouts(config.timeouts, timeout)
         deadline = self._deadline(timeouts)
         policy = config.retry if max_retries is None else self._retry_policy(max_retries)
-        attempt = 0
-        # The loop is inline rather than run_with_retries(attempt_fn): on the hot path of a
-        # batch job every await level is paid again at each suspension of the request.
-        while True:
-            try:
-                if deadline is None:
-                    return await self._exchange(method, url, path, headers, body, params, timeouts)
-                return await self._bounded_exchange(
-                    deadline, method, url, path, headers, body, params, timeouts
-                )
-            except APIError as error:
-                describe = f"{method} {path}"
-                wait = next_wait(error, attempt, policy, deadline=deadline, describe=describe)
-                if wait is None:
-                    raise
-            attempt += 1
-            if wait > 0:
-                await asyncio.sleep(wait)
+
+        async def attempt() -> tuple[Any, ResponseInfo]:
+            if deadline is None:
+                return await self._exchange(method, url, path, headers, body, params, timeouts)
+            return await self._bounded_exchange(
+                deadline, method, url, path, headers, body, params, timeouts
+            )
+
+        try:
+            return await attempt()
+        except APIError as error:
+            if policy.max_retries == 0:
+                raise
+            first = error
+        # Only a failed first attempt pays for the retry engine (one object, one loop).
+        retrier = Retrier(policy, deadline=deadline, describe=f"{method} {path}")
+        await retrier.backoff(first)
+        return await retrier.run(attempt)
 
     def _cache_json_headers(self) -> dict[str, str]:
         # Shared by every request without per-call headers: aiohttp copies, never mutates it.
@@ -299,11 +301,9 @@ class OpenRouter:
             method, url, headers=headers, body=body, params=params, timeouts=timeouts, stream=False
         )
         try:
-            raw = await response.read()
-        except BaseException as exc:
+            raw = await read_body(response, self._config.max_response_bytes)
+        except BaseException:
             response.close()
-            if isinstance(exc, Exception) and not isinstance(exc, APIError):
-                raise translate_exception(exc) from exc
             raise
         response.release()
         response_headers = response.headers

@@ -25,6 +25,7 @@ __all__ = [
     "RetryPolicy",
     "Secret",
     "Timeouts",
+    "check_header",
     "check_header_value",
 ]
 
@@ -36,13 +37,34 @@ VERSION = "0.1.0"
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
+#: RFC 9110 field-value characters: visible ASCII, space, tab and obs-text; no other controls
+#: (CR and LF would split the request; NUL, VT, FF, DEL make aiohttp raise a bare ValueError).
+_BAD_VALUE_CHAR = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def check_header_value(name: str, value: str) -> str:
-    """Reject header values that could split a request (CR, LF or NUL)."""
+    """Reject header values that could split a request or that HTTP forbids (control
+    characters such as CR, LF, NUL, VT, FF and DEL)."""
     if not isinstance(value, str):
         raise RequestValidationError(f"header value must be a string, got {type(value).__name__}")
-    if any(c in value for c in "\r\n\0"):
-        raise RequestValidationError("header value contains CR, LF or NUL", path=f"headers.{name}")
+    if _BAD_VALUE_CHAR.search(value):
+        raise RequestValidationError(
+            "header value contains a control character (CR, LF, NUL, DEL or similar)",
+            path=f"headers.{_safe_name(name)}",
+        )
     return value
+
+
+def check_header(name: str, value: str, *, where: str = "headers") -> str:
+    """Check a header name (an RFC 9110 token) and its value; returns the value."""
+    if not isinstance(name, str) or not _HEADER_NAME.match(name):
+        raise RequestValidationError("invalid header name", path=f"{where}.{_safe_name(name)}")
+    return check_header_value(name, value)
+
+
+def _safe_name(name: object) -> str:
+    # A rejected name is echoed in the error; keep it printable and short.
+    return repr(name)[:60] if not isinstance(name, str) or not _HEADER_NAME.match(name) else name
 
 
 def _check_timeout(value: float | None, name: str) -> None:
@@ -164,6 +186,8 @@ class ClientConfig:
     timeouts: Timeouts
     retry: RetryPolicy
     limits: PoolLimits
+    #: A non-streaming body (decompressed) larger than this is refused with ProtocolError.
+    max_response_bytes: int = 32 * 1024 * 1024
 
     @classmethod
     def build(
@@ -178,8 +202,15 @@ class ClientConfig:
         timeout: Timeouts | float | None,
         retry: RetryPolicy,
         limits: PoolLimits,
+        max_response_bytes: int = 32 * 1024 * 1024,
         environ: Mapping[str, str] | None = None,
     ) -> ClientConfig:
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise RequestValidationError("must be an integer >= 1", path="max_response_bytes")
         env = os.environ if environ is None else environ
         key = api_key if api_key is not None else env.get(API_KEY_ENV) or None
         if key is not None:
@@ -188,12 +219,28 @@ class ClientConfig:
             if any(c in key for c in "\r\n\0"):
                 raise RequestValidationError("contains CR, LF or NUL", path="api_key")
         url = (base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(url)
+            port = parts.port  # raises for a port that is not a number or out of range
+        except ValueError:
+            parts, port = None, None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise RequestValidationError(
                 "must be an absolute http(s) URL such as https://openrouter.ai/api/v1",
                 path="base_url",
             )
+        if "@" in parts.netloc:
+            # Credentials in the URL would be shown by every repr and sent in the clear by
+            # some proxies; the message must not echo them.
+            raise RequestValidationError(
+                "must not contain credentials (user:password@); the API key goes in api_key=",
+                path="base_url",
+            )
+        if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+            raise RequestValidationError(
+                "must not contain spaces or control characters", path="base_url"
+            )
+        del port
         headers: dict[str, str] = {
             "User-Agent": _user_agent(),
             "Accept": "application/json",
@@ -210,13 +257,12 @@ class ClientConfig:
                 "X-OpenRouter-Categories", ",".join(cats)
             )
         for name, value in (default_headers or {}).items():
-            if not isinstance(name, str) or not _HEADER_NAME.match(name):
-                raise RequestValidationError("invalid header name", path=f"headers.{name!r}")
+            check_header(name, value)
             if name.lower() == "authorization":
                 raise RequestValidationError(
                     "set the key with api_key=, not a default header", path="headers.Authorization"
                 )
-            headers[name] = check_header_value(name, value)
+            headers[name] = value
         return cls(
             api_key=Secret(value=key) if key is not None else None,
             base_url=url,
@@ -225,6 +271,7 @@ class ClientConfig:
             timeouts=Timeouts.coerce(timeout),
             retry=retry,
             limits=limits,
+            max_response_bytes=max_response_bytes,
         )
 
     def auth_header(self) -> str:

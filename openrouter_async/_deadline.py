@@ -38,9 +38,13 @@ class DeadlineScope:
     def _fire(self) -> None:
         self._handle = None
         task = self._task
-        if task is not None and not task.done():
-            self.expired = True
-            task.cancel()
+        if task is None or task.done():
+            return
+        cancelling = getattr(task, "cancelling", None)  # 3.11+
+        if cancelling is not None and cancelling():
+            return  # already cancelled from outside: let that cancellation through untouched
+        self.expired = True
+        task.cancel()
 
     def __exit__(
         self,
@@ -54,7 +58,6 @@ class DeadlineScope:
         task, self._task = self._task, None
         if self.expired and exc_type is asyncio.CancelledError:
             uncancel = getattr(task, "uncancel", None)
-            if uncancel is not None:
-                uncancel()
-            return True
+            # Someone else cancelled too, in the same step: theirs wins, so we re-raise.
+            return uncancel is None or uncancel() == 0
         return False

@@ -35,12 +35,28 @@
 Status codes without their own class map to the nearest parent: other 4xx → ``APIStatusError``,
 other 5xx → ``InternalServerError``. Every error that follows a request carries the
 ``generation_id`` when the server sent one, and never the API key.
+
+Every :class:`APIError` also says where the request failed (``failure_point``), because that
+decides whether sending it again could bill a second generation:
+
+* ``"not_sent"``: nothing reached the server (connect failed, TLS failed, no pooled connection
+  in time). Always safe to send again.
+* ``"possibly_served"``: the request was written but no response byte came back (the server
+  closed or reset the connection, or the wait for the status line timed out). The server may be
+  generating, and billing, right now; sending again is an explicit opt-in.
+* ``"served"``: a status line arrived. Only a failure the server itself declared transient
+  (408, 429, 5xx, or an error event before any content) may be sent again; a body that breaks
+  after a 200 is never re-sent.
+
+:func:`is_retryable` is the one place that turns this and the status into a decision; the
+``retryable`` property of every error and the retry engine (:mod:`openrouter_async._retry`)
+both ask it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .types.responses import ChatCompletion
@@ -75,11 +91,42 @@ __all__ = [
     "StreamError",
     "StructuredOutputError",
     "UnprocessableEntityError",
+    "is_retryable",
     "status_error_class",
 ]
 
-#: Status-like codes whose failure is transient: a retry (or a new request) may succeed.
-RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 524, 529})
+FailurePoint = Literal["not_sent", "possibly_served", "served"]
+
+#: Status-like codes the server uses for a transient failure: sending again may succeed. A 4xx
+#: outside this set is the caller's mistake and is never retried, whatever its body says.
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
+
+
+def is_retryable(error: BaseException, *, retry_possibly_served: bool = False) -> bool:
+    """Whether sending the request again is safe and may succeed (attempts and deadline aside).
+
+    The one rule of the package: ``not_sent`` always; ``possibly_served`` only when the caller
+    opted in (``RetryPolicy(retry_read_timeouts=True)``); ``served`` only when the server
+    declared a transient status, 408 and 429 being the only 4xx, and an ``availability`` block
+    in the error body may veto it but never make a 4xx retryable.
+    """
+    if not isinstance(error, APIError):
+        return False
+    point = error.failure_point
+    if point == "not_sent":
+        return True
+    if point == "possibly_served":
+        return retry_possibly_served
+    status = error.declared_status()
+    if status is None:
+        return False
+    availability = error.metadata_availability()
+    says = availability.get("retryable") if availability is not None else None
+    if says is False:
+        return False
+    if 400 <= status <= 499:
+        return status in (408, 429)
+    return status in RETRYABLE_STATUS or says is True
 
 
 class OpenRouterError(Exception):
@@ -120,6 +167,8 @@ class APIError(OpenRouterError):
 
     message: str
     generation_id: str | None
+    #: Where the request failed: ``"not_sent"``, ``"possibly_served"`` or ``"served"``.
+    failure_point: FailurePoint = "served"
 
     def __init__(self, message: str, *, generation_id: str | None = None) -> None:
         self.message = message
@@ -128,16 +177,32 @@ class APIError(OpenRouterError):
 
     @property
     def retryable(self) -> bool:
-        """Whether sending the same request again may succeed."""
-        return False
+        """Whether sending the same request again is safe (nothing billed twice) and may
+        succeed; see :func:`is_retryable`."""
+        return is_retryable(self)
+
+    def declared_status(self) -> int | None:
+        """The status-like code the server declared for this failure, if it declared one."""
+        return None
+
+    def metadata_availability(self) -> Mapping[str, Any] | None:
+        return None
 
 
 class APIConnectionError(APIError):
-    """The request could not reach the server, or the connection broke."""
+    """The request could not reach the server, or the connection broke.
 
-    @property
-    def retryable(self) -> bool:
-        return True
+    ``failure_point`` says whether the request may have been served (see the module doc)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        generation_id: str | None = None,
+        failure_point: FailurePoint = "possibly_served",
+    ) -> None:
+        super().__init__(message, generation_id=generation_id)
+        self.failure_point = failure_point
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
@@ -154,8 +219,11 @@ class APITimeoutError(APIConnectionError, TimeoutError):
         kind: str = "total",
         generation_id: str | None = None,
         partial: ChatCompletion | None = None,
+        failure_point: FailurePoint | None = None,
     ) -> None:
-        super().__init__(message, generation_id=generation_id)
+        if failure_point is None:
+            failure_point = "not_sent" if kind == "connect" else "possibly_served"
+        super().__init__(message, generation_id=generation_id, failure_point=failure_point)
         self.kind = kind
         self.partial = partial
 
@@ -183,7 +251,7 @@ class APIStatusError(APIError):
         super().__init__(message, generation_id=generation_id)
         self.status_code = status_code
         self.code = code if code is not None else status_code
-        self.metadata: Mapping[str, Any] = metadata or {}
+        self.metadata: Mapping[str, Any] = metadata if isinstance(metadata, Mapping) else {}
         self.headers: Mapping[str, str] = headers or {}
         self.retry_after = retry_after
         self.user_id = user_id
@@ -207,18 +275,15 @@ class APIStatusError(APIError):
         value = self.metadata.get("availability")
         return value if isinstance(value, Mapping) else None
 
-    @property
-    def retryable(self) -> bool:
-        availability = self.availability
-        if availability is not None and isinstance(availability.get("retryable"), bool):
-            return bool(availability["retryable"])
-        return _effective_code(self) in RETRYABLE_STATUS
+    def metadata_availability(self) -> Mapping[str, Any] | None:
+        return self.availability
 
-
-def _effective_code(error: APIStatusError) -> int:
-    if isinstance(error.code, int) and 100 <= error.code <= 599:
-        return error.code
-    return error.status_code
+    def declared_status(self) -> int | None:
+        # A 200 carrying an error envelope declares its status in ``error.code``.
+        code = self.code
+        if isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599:
+            return code
+        return self.status_code
 
 
 class BadRequestError(APIStatusError):
@@ -289,9 +354,10 @@ class StreamError(APIError):
     """An error chunk arrived after the stream had begun (the HTTP status was already 200).
 
     ``code`` is status-like (int, or a string such as ``"server_error"``); ``partial`` is the
-    completion assembled from everything received before the error. ``retryable`` is true for
-    429/502/503/529-like codes, but the SDK never re-sends a stream by itself: the generation has
-    already been billed.
+    completion assembled from everything received before the error; ``after_content`` whether
+    any content had arrived before it. ``retryable`` is true only for a transient code (408,
+    429, 5xx) that arrived before any content: such a stream is re-sent by the SDK itself within
+    the retry budget, and one that had begun is never re-sent (its generation is billed).
     """
 
     def __init__(
@@ -302,11 +368,13 @@ class StreamError(APIError):
         metadata: Mapping[str, Any] | None = None,
         generation_id: str | None = None,
         partial: ChatCompletion | None = None,
+        after_content: bool = False,
     ) -> None:
         super().__init__(message, generation_id=generation_id)
         self.code = code
-        self.metadata: Mapping[str, Any] = metadata or {}
+        self.metadata: Mapping[str, Any] = metadata if isinstance(metadata, Mapping) else {}
         self.partial = partial
+        self.after_content = after_content
 
     def __str__(self) -> str:
         return f"{self.code} {self.message}" if self.code is not None else self.message
@@ -325,12 +393,12 @@ class StreamError(APIError):
         value = self.metadata.get("error_type")
         return value if isinstance(value, str) else None
 
-    @property
-    def retryable(self) -> bool:
-        availability = self.metadata.get("availability")
-        if isinstance(availability, Mapping) and isinstance(availability.get("retryable"), bool):
-            return bool(availability["retryable"])
-        return self.status_code in {429, 502, 503, 529}
+    def declared_status(self) -> int | None:
+        return None if self.after_content else self.status_code
+
+    def metadata_availability(self) -> Mapping[str, Any] | None:
+        value = self.metadata.get("availability")
+        return value if isinstance(value, Mapping) else None
 
 
 class ProtocolError(APIError):
@@ -351,10 +419,6 @@ class IncompleteStreamError(ProtocolError):
     ) -> None:
         super().__init__(message, generation_id=generation_id)
         self.partial = partial
-
-    @property
-    def retryable(self) -> bool:
-        return True
 
 
 class ResponseValidationError(APIError):

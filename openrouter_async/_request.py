@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._config import ClientConfig, check_header_value
+from ._config import ClientConfig, check_header
 from ._errors import RequestValidationError
 
 __all__ = ["RequestPreparer"]
@@ -43,10 +43,11 @@ class RequestPreparer:
         headers["Authorization"] = auth
         if extra:
             for name, value in extra.items():
+                check_header(name, value, where="extra_headers")
                 if name.lower() == "authorization":
                     raise RequestValidationError(
                         "the API key is set on the client, not per call",
                         path="extra_headers.Authorization",
                     )
-                headers[name] = check_header_value(name, value)
+                headers[name] = value
         return headers

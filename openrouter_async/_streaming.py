@@ -17,6 +17,7 @@ body read to its end goes back to the pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import warnings
 import weakref
@@ -29,12 +30,19 @@ from ._config import RetryPolicy, Timeouts
 from ._convert import structure
 from ._deadline import DeadlineScope
 from ._decode import StreamDecoder
-from ._errors import APIError, APITimeoutError, ClientClosedError
-from ._retry import run_with_retries
+from ._errors import (
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    ProtocolError,
+    StreamError,
+)
+from ._retry import Retrier
 from ._sse import SSEComment, SSEParser
-from ._transport import translate_exception
+from ._transport import MAX_ERROR_BODY, translate_exception
 from .types.chunks import ChatCompletionChunk
-from .types.events import StreamEvent, TextDelta
+from .types.events import KeepAlive, StreamEvent, TextDelta
 from .types.responses import ChatCompletion, ResponseInfo
 
 __all__ = ["ChatStream", "Stream"]
@@ -93,6 +101,9 @@ class Stream(Generic[E]):
         self._opened_at = 0.0
         self._idle_since: float | None = None
         self._total_loop: float | None = None  # the total deadline in loop time
+        self._retrier: Retrier | None = None
+        self._kind = kind
+        self._accumulate = accumulate
         self.response: ResponseInfo | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -144,14 +155,20 @@ class Stream(Generic[E]):
             if self._state == _CLOSED:
                 raise ClientClosedError("This stream is closed")
             return
-        self._loop = asyncio.get_running_loop()
-        timeouts = self._timeouts
-
-        loop = self._loop
+        self._loop = loop = asyncio.get_running_loop()
         if self._total_deadline is not None:
             self._total_loop = loop.time() + (self._total_deadline - time.monotonic())
+        self._retrier = Retrier(self._retry, deadline=self._total_deadline, describe=self._describe)
+        await self._connect()
 
-        async def attempt(_n: int) -> Any:
+    async def _connect(self) -> None:
+        """Send (through the retry engine) and keep the response once its headers are in."""
+        assert self._loop is not None
+        assert self._retrier is not None
+        loop = self._loop
+        timeouts = self._timeouts
+
+        async def attempt() -> Any:
             now = loop.time()
             first = now + timeouts.first_event if timeouts.first_event else None
             total = self._total_loop
@@ -159,22 +176,38 @@ class Stream(Generic[E]):
             kind = "total" if total_first else "first_event"
             self._opened_at = now
             with DeadlineScope(_earliest(first, total)):
-                return await self._send()
+                response = await self._send()
+                try:
+                    await _check_event_stream(response)
+                except BaseException:
+                    response.close()
+                    raise
+                return response
             raise APITimeoutError("Timed out waiting for the response to begin", kind=kind)
 
         started = time.monotonic()
-        response = await run_with_retries(
-            attempt, self._retry, deadline=self._total_deadline, describe=self._describe
-        )
+        response = await self._retrier.run(attempt)
         self._response = response
         headers = response.headers
         self.response = ResponseInfo(
             status_code=response.status,
             headers=headers,
             elapsed=time.monotonic() - started,
-            generation_id=headers.get("X-Generation-Id"),
+            generation_id=_header_text(headers.get("X-Generation-Id")),
         )
         self._state = _OPEN
+
+    async def _resend(self, error: StreamError) -> bool:
+        """An error event came before any content: re-send through the retry engine when it
+        allows (raises ``error`` when it does not). Returns once the new response is open."""
+        assert self._retrier is not None
+        self._close_now()
+        await self._retrier.backoff(error)
+        self._parser = SSEParser()
+        self._decoder = StreamDecoder(kind=self._kind, accumulate=self._accumulate)
+        self._state = _NEW
+        await self._connect()
+        return True
 
     def _close_now(self) -> None:
         """Synchronous, never yields: safe in finally, under cancellation and in __del__."""
@@ -235,6 +268,9 @@ class Stream(Generic[E]):
         waiter = self._waiter
         if waiter is None or self._deadline == 0.0 or self._loop is None:
             return  # not waiting on the network now: the next wait re-arms
+        cancelling = getattr(waiter, "cancelling", None)
+        if cancelling is not None and cancelling():
+            return  # already being cancelled from outside: that cancellation must win
         if self._loop.time() < self._deadline:
             self._timer = self._loop.call_at(self._deadline, _on_timer, weakref.ref(self))
             return
@@ -278,13 +314,17 @@ class Stream(Generic[E]):
                     if self._expired:
                         self._expired = False
                         uncancel = getattr(asyncio.current_task(), "uncancel", None)
-                        if uncancel is not None:
-                            uncancel()
+                        if uncancel is not None and uncancel() > 0:
+                            raise  # cancelled from outside as well: the caller's cancel wins
                         raise self._timeout_error() from None
                     raise
                 except APIError:
                     raise
                 except Exception as exc:
+                    if self._state == _CLOSED:
+                        # aclose() from another task (a Stop button): the iteration ends;
+                        # nothing was lost that the consumer had not asked to drop.
+                        raise StopAsyncIteration from None
                     raise translate_exception(exc) from exc
                 got_data = False
                 try:
@@ -307,6 +347,19 @@ class Stream(Generic[E]):
                         if not emit_chunks:
                             pending.extend(tail)
                 except APIError as error:
+                    content = self._first_data_seen or _has_content(pending)
+                    if type(error) is StreamError:
+                        error.after_content = content
+                        if not content:
+                            # Nothing reached the consumer: the engine may send it again.
+                            pending.clear()
+                            await self._resend(error)
+                            response = self._response
+                            read = response.content.readany
+                            feed = self._parser.feed
+                            decoder = self._decoder
+                            self._arm()
+                            continue
                     if not pending:
                         raise
                     self._close_now()
@@ -383,6 +436,8 @@ class Stream(Generic[E]):
                 await self.__anext__()
             except StopAsyncIteration:
                 break
+        if self._state == _CLOSED:
+            raise ClientClosedError("The stream was closed before it finished")
         return self._decoder.final()
 
 
@@ -407,6 +462,43 @@ class ChatStream(Stream[StreamEvent]):
         """Iterate typed raw chunks instead of events (use one or the other per stream)."""
         self._emit_chunks = True
         return self  # type: ignore[return-value]
+
+
+def _has_content(pending: deque[Any]) -> bool:
+    return any(type(event) is not KeepAlive for event in pending)
+
+
+def _header_text(value: str | None) -> str | None:
+    # aiohttp decodes header bytes as latin-1 or with surrogates; keep only clean text.
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeError:
+        return None
+    return value if value.isprintable() else None
+
+
+async def _check_event_stream(response: Any) -> None:
+    """A 200 that is not an event stream (an HTML page, a JSON error envelope) raises the
+    error its body describes instead of being read as an empty, truncated stream."""
+    content_type = response.content_type
+    if content_type in ("text/event-stream", "application/octet-stream", ""):
+        return
+    from ._error_body import status_error_from_body
+
+    raw = b""
+    with contextlib.suppress(Exception):  # the body is evidence only; the type is what is wrong
+        raw = await response.content.read(MAX_ERROR_BODY)
+    error = status_error_from_body(
+        response.status, raw, response.headers, content_type=content_type
+    )
+    if type(error) is APIStatusError:
+        # Nothing in the body declared an error: it is simply not the protocol we asked for.
+        raise ProtocolError(
+            f"Expected an event stream (text/event-stream), got {content_type}: {error.message}"
+        )
+    raise error
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:

@@ -24,10 +24,12 @@ from ._errors import (
     APIError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
+    FailurePoint,
     ProtocolError,
 )
 
-__all__ = ["MAX_ERROR_BODY", "Transport", "translate_exception"]
+__all__ = ["MAX_ERROR_BODY", "Transport", "read_body", "translate_exception"]
 
 logger = logging.getLogger("openrouter_async")
 
@@ -44,28 +46,55 @@ _SocketTimeout: type[BaseException] = getattr(
 )
 
 
-def translate_exception(exc: BaseException, *, phase: str = "read") -> APIError:
-    """Map an aiohttp/asyncio/OS error to the SDK's tree (callers ``raise ... from exc``)."""
+def translate_exception(exc: BaseException, *, phase: str = "body") -> APIError:
+    """Map an aiohttp/asyncio/OS error to the SDK's tree (callers ``raise ... from exc``).
+
+    ``phase`` is ``"send"`` while waiting for the status line and ``"body"`` after it. It
+    decides ``failure_point``: a connect failure was ``not_sent``; a failure after the request
+    was written but before any response byte is ``possibly_served``; anything after the
+    status line is ``served``.
+    """
     if isinstance(exc, APIError):
         return exc
     if isinstance(exc, _ConnectionTimeout):
-        return APITimeoutError("Timed out connecting to the server", kind="connect")
-    if isinstance(exc, (_SocketTimeout, aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
-        kind = "connect" if phase == "connect" else "read"
-        return APITimeoutError(f"Timed out waiting for the server ({kind})", kind=kind)
+        # aiohttp's ``connect`` timeout covers the wait for a pooled connection too.
+        return APITimeoutError(
+            "Timed out connecting to the server (or waiting for a pooled connection)",
+            kind="connect",
+            failure_point="not_sent",
+        )
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return APIConnectionError(f"TLS certificate verification failed: {exc.certificate_error}")
+        return APIConnectionError(
+            f"TLS certificate verification failed: {exc.certificate_error}",
+            failure_point="not_sent",
+        )
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return APIConnectionError(f"Could not connect to {exc.host}:{exc.port}: {exc.strerror}")
+        return APIConnectionError(
+            f"Could not connect to {exc.host}:{exc.port}: {exc.strerror}",
+            failure_point="not_sent",
+        )
+    sent: FailurePoint = "possibly_served" if phase == "send" else "served"
+    if isinstance(exc, (_SocketTimeout, aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        waited = "the response to begin" if phase == "send" else "the rest of the response"
+        return APITimeoutError(
+            f"Timed out waiting for {waited} (read)", kind="read", failure_point=sent
+        )
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return APIConnectionError("Server disconnected")
+        return APIConnectionError("Server disconnected", failure_point=sent)
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return APIConnectionError(f"Connection broke while reading the response: {exc}")
+        return APIConnectionError(
+            f"Connection broke while reading the response: {exc}", failure_point="served"
+        )
     if isinstance(exc, aiohttp.ClientResponseError):
+        # A status line or headers we cannot parse: the server did answer, badly.
         return ProtocolError(f"Invalid HTTP response: {exc.message}")
     if isinstance(exc, (aiohttp.ClientError, OSError)):
-        return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}")
-    return APIConnectionError(f"Unexpected transport failure: {type(exc).__name__}: {exc}")
+        return APIConnectionError(
+            f"Connection error: {type(exc).__name__}: {exc}", failure_point=sent
+        )
+    return APIConnectionError(
+        f"Unexpected transport failure: {type(exc).__name__}: {exc}", failure_point=sent
+    )
 
 
 class Transport:
@@ -82,6 +111,7 @@ class Transport:
         self._ssl = ssl
         self._owns_session = session is None
         self._session = session
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._timeouts: dict[tuple[Timeouts, bool], aiohttp.ClientTimeout] = {}
         self._last_timeout: tuple[Timeouts | None, bool | None, aiohttp.ClientTimeout | None] = (
             None,
@@ -94,7 +124,9 @@ class Transport:
         if timeout is None:
             timeout = self._timeouts[(timeouts, stream)] = aiohttp.ClientTimeout(
                 total=None,
-                connect=None,  # pool waits are not connect timeouts; sock_connect bounds TCP
+                # ``connect`` bounds the wait for a pooled connection as well as the TCP/TLS
+                # set-up; without it a full pool would make a request wait forever.
+                connect=timeouts.connect,
                 sock_connect=timeouts.connect,
                 sock_read=None if stream else timeouts.read,
             )
@@ -103,6 +135,15 @@ class Transport:
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None and self._owns_session and self._session is not None:
+                raise ClientClosedError(
+                    "This OpenRouter client was opened in another event loop (an earlier "
+                    "asyncio.run()?); its connections belong to that loop. Create one client "
+                    "per event loop."
+                )
+            self._loop = loop
         if self._session is None:
             limits = self._config.limits
             connector = aiohttp.TCPConnector(
@@ -169,6 +210,8 @@ class Transport:
                     params=params,
                     timeout=timeout,
                     allow_redirects=False,
+                    # A caller's session may raise on >= 400 by default; we need the status.
+                    raise_for_status=False,
                     ssl=self._ssl,
                 )
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
@@ -224,6 +267,38 @@ class Transport:
         return status_error_from_body(
             response.status, raw, headers, content_type=response.content_type
         )
+
+
+async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole (decompressed) body, or ``ProtocolError`` past ``limit`` bytes.
+
+    Read in pieces and counted as it arrives, so a 300 MB body or a gzip bomb costs at most
+    ``limit`` plus one piece of memory, never the whole thing. The caller closes the response.
+    """
+    declared = response.content_length
+    if declared is not None and declared > limit and not response.headers.get("Content-Encoding"):
+        raise ProtocolError(
+            f"The response body is {declared} bytes, over the limit of {limit} bytes "
+            "(OpenRouter(max_response_bytes=...))"
+        )
+    content = response.content
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            chunk = await content.read(1 << 20)
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise translate_exception(exc, phase="body") from exc
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise ProtocolError(
+                f"The response body exceeded the limit of {limit} bytes "
+                "(OpenRouter(max_response_bytes=...))"
+            )
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _safe_url(url: str) -> str:

@@ -88,7 +88,7 @@ async def test_no_retry_on_4xx(status: int) -> None:
 
 async def test_retry_after_honoured_for_real() -> None:
     _retry.set_testing(False)
-    calls, handler = scripted(err(429, **{"Retry-After": "0.3"}), None)
+    calls, handler = scripted(err(429, **{"retry-after-ms": "300"}), None)
     await run(handler)
     assert len(calls) == 2
     assert calls[1] - calls[0] >= 0.28

@@ -210,7 +210,9 @@ async def test_mid_stream_error_chunk() -> None:
                 async for _ in stream:
                     pass
     err = info.value
-    assert err.code == 502 and err.retryable and err.error_type == "provider_unavailable"
+    # Content had arrived: the generation is billed, so re-sending is never "safe".
+    assert err.code == 502 and err.after_content and not err.retryable
+    assert err.error_type == "provider_unavailable"
     assert err.generation_id == "gen-s1"
     assert (
         err.partial is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from datetime import datetime, timedelta, timezone
@@ -20,13 +21,8 @@ from openrouter_async._errors import (
     ServiceUnavailableError,
     status_error_class,
 )
-from openrouter_async._retry import (
-    backoff_delay,
-    is_retryable,
-    parse_retry_after,
-    retry_wait,
-    run_with_retries,
-)
+from openrouter_async._errors import StreamError, is_retryable
+from openrouter_async._retry import Retrier, backoff_delay, parse_retry_after, retry_wait
 
 POLICY = RetryPolicy()
 
@@ -35,35 +31,79 @@ def status_error(status: int, **kw: object) -> APIStatusError:
     return status_error_class(status)("boom", status_code=status, **kw)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504, 524, 529])
+def allowed(error: BaseException, policy: RetryPolicy = POLICY) -> bool:
+    return is_retryable(error, retry_possibly_served=policy.retry_read_timeouts)
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 524, 529])
 def test_retryable_statuses(status: int) -> None:
-    assert is_retryable(status_error(status), POLICY)
+    assert allowed(status_error(status))
+    assert status_error(status).retryable
 
 
-@pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 413, 422])
+@pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 409, 413, 422, 451, 501])
 def test_never_retried_statuses(status: int) -> None:
-    assert not is_retryable(status_error(status), POLICY)
+    assert not allowed(status_error(status))
 
 
-def test_availability_retryable_overrides_status() -> None:
+def test_a_4xx_body_never_makes_it_retryable() -> None:
     err = status_error(404, metadata={"availability": {"retryable": True, "code": "x"}})
-    assert is_retryable(err, POLICY)
-    err = status_error(503, metadata={"availability": {"retryable": False}})
-    assert not is_retryable(err, POLICY)
+    assert not allowed(err)
+    err = status_error(409, metadata={"availability": {"retryable": True}})
+    assert not allowed(err)
 
 
-def test_connection_errors_retried_read_timeouts_only_on_opt_in() -> None:
-    assert is_retryable(APIConnectionError("reset"), POLICY)
-    assert is_retryable(APITimeoutError(kind="connect"), POLICY)
-    assert not is_retryable(APITimeoutError(kind="read"), POLICY)
-    assert not is_retryable(APITimeoutError(kind="total"), POLICY)
-    assert is_retryable(APITimeoutError(kind="read"), RetryPolicy(retry_read_timeouts=True))
+def test_availability_can_veto_a_transient_status() -> None:
+    assert not allowed(status_error(503, metadata={"availability": {"retryable": False}}))
+    assert not allowed(status_error(429, metadata={"availability": {"retryable": False}}))
+
+
+def test_a_200_error_envelope_is_judged_by_its_declared_code() -> None:
+    assert allowed(status_error(200, code=503))
+    assert not allowed(status_error(200, code=400))
+    assert not allowed(status_error(200, code="server_error"))
+
+
+def test_failure_points() -> None:
+    not_sent = APIConnectionError("refused", failure_point="not_sent")
+    possibly = APIConnectionError("reset before any byte", failure_point="possibly_served")
+    served = APIConnectionError("body broke", failure_point="served")
+    assert allowed(not_sent) and not_sent.retryable
+    assert not allowed(possibly) and not possibly.retryable
+    assert allowed(possibly, RetryPolicy(retry_read_timeouts=True))
+    assert not allowed(served)
+    assert not allowed(served, RetryPolicy(retry_read_timeouts=True))
+
+
+def test_timeouts_by_failure_point() -> None:
+    assert APITimeoutError(kind="connect").failure_point == "not_sent"
+    assert allowed(APITimeoutError(kind="connect"))
+    assert not allowed(APITimeoutError(kind="read"))
+    assert not allowed(APITimeoutError(kind="total"))
+    assert allowed(APITimeoutError(kind="read"), RetryPolicy(retry_read_timeouts=True))
+    body = APITimeoutError(kind="read", failure_point="served")
+    assert not allowed(body, RetryPolicy(retry_read_timeouts=True))
+
+
+def test_stream_errors_only_before_content() -> None:
+    before = StreamError("overloaded", code=503)
+    after = StreamError("overloaded", code=503, after_content=True)
+    assert before.retryable and allowed(before)
+    assert not after.retryable and not allowed(after)
+    assert not allowed(StreamError("bad", code=400))
+    assert not allowed(StreamError("odd", code="server_error"))
+
+
+def test_non_api_errors_are_never_retryable() -> None:
+    assert not is_retryable(ValueError("x"))
+    assert not is_retryable(asyncio.CancelledError())
 
 
 def test_parse_retry_after_forms() -> None:
     assert parse_retry_after({"Retry-After": "7"}) == 7.0
-    assert parse_retry_after({"retry-after": "1.5"}) == 1.5
+    assert parse_retry_after({"retry-after": " 12 "}) == 12.0
     assert parse_retry_after({"retry-after-ms": "250", "Retry-After": "9"}) == 0.25
+    assert parse_retry_after({"retry-after-ms": "2.5"}) == 0.0025
     assert parse_retry_after({}) is None
     assert parse_retry_after({"Retry-After": "soon"}) is None
     assert parse_retry_after({"Retry-After": "-3"}) is None
@@ -73,6 +113,20 @@ def test_parse_retry_after_forms() -> None:
     assert value is not None and 28 <= value <= 30
     past = datetime.fromtimestamp(now, tz=timezone.utc) - timedelta(seconds=30)
     assert parse_retry_after({"Retry-After": format_datetime(past, usegmt=True)}, now=now) == 0
+
+
+@pytest.mark.parametrize(
+    "value", ["1_0", "1.5", "1e3", "nan", "inf", "+5", "0x10", "\u0661", "", "10 s"]
+)
+def test_retry_after_is_digits_or_a_date_only(value: str) -> None:
+    # Python's float() reads "1_0" as 10 and "1e3" as 1000; HTTP does not.
+    assert parse_retry_after({"Retry-After": value}) is None
+
+
+def test_retry_after_with_thousands_of_digits_is_a_very_long_wait() -> None:
+    value = parse_retry_after({"Retry-After": "9" * 5000})
+    assert value is not None and value > 1e9
+    assert parse_retry_after({"retry-after-ms": "9" * 5000}) is None
 
 
 def test_backoff_is_capped_full_jitter() -> None:
@@ -98,63 +152,118 @@ def _zero_waits():
     _retry.set_testing(False)
 
 
+def engine(policy: RetryPolicy = POLICY, deadline: float | None = None) -> Retrier:
+    return Retrier(policy, deadline=deadline, describe="t")
+
+
 async def test_loop_retries_then_succeeds() -> None:
     calls: list[int] = []
 
-    async def attempt(n: int) -> str:
-        calls.append(n)
-        if n < 2:
+    async def attempt() -> str:
+        calls.append(len(calls))
+        if len(calls) < 3:
             raise RateLimitError("slow down", status_code=429, retry_after=1)
         return "ok"
 
-    assert await run_with_retries(attempt, POLICY, deadline=None, describe="t") == "ok"
+    retrier = engine()
+    assert await retrier.run(attempt) == "ok"
     assert calls == [0, 1, 2]
+    assert retrier.attempt == 2
 
 
 async def test_loop_bounded_by_max_retries() -> None:
     calls: list[int] = []
 
-    async def attempt(n: int) -> str:
-        calls.append(n)
+    async def attempt() -> str:
+        calls.append(1)
         raise ServiceUnavailableError("down", status_code=503)
 
     with pytest.raises(ServiceUnavailableError):
-        await run_with_retries(attempt, RetryPolicy(max_retries=3), deadline=None, describe="t")
-    assert calls == [0, 1, 2, 3]
+        await engine(RetryPolicy(max_retries=3)).run(attempt)
+    assert len(calls) == 4
 
 
 async def test_loop_never_retries_4xx() -> None:
     calls: list[int] = []
 
-    async def attempt(n: int) -> str:
-        calls.append(n)
+    async def attempt() -> str:
+        calls.append(1)
         raise BadRequestError("bad", status_code=400)
 
     with pytest.raises(BadRequestError):
-        await run_with_retries(attempt, POLICY, deadline=None, describe="t")
-    assert calls == [0]
+        await engine().run(attempt)
+    assert calls == [1]
+
+
+async def test_loop_never_resends_a_possibly_served_request_by_default() -> None:
+    calls: list[int] = []
+
+    async def attempt() -> str:
+        calls.append(1)
+        raise APIConnectionError("Server disconnected", failure_point="possibly_served")
+
+    with pytest.raises(APIConnectionError):
+        await engine().run(attempt)
+    assert calls == [1]
+    calls.clear()
+    with pytest.raises(APIConnectionError):
+        await engine(RetryPolicy(retry_read_timeouts=True)).run(attempt)
+    assert len(calls) == 1 + POLICY.max_retries
 
 
 async def test_long_retry_after_raised_at_once() -> None:
     calls: list[int] = []
 
-    async def attempt(n: int) -> str:
-        calls.append(n)
+    async def attempt() -> str:
+        calls.append(1)
         raise RateLimitError("later", status_code=429, retry_after=3600)
 
     with pytest.raises(RateLimitError) as info:
-        await run_with_retries(attempt, POLICY, deadline=None, describe="t")
-    assert calls == [0]
+        await engine().run(attempt)
+    assert calls == [1]
     assert info.value.retry_after == 3600
+
+
+async def test_a_long_wait_named_in_the_body_is_raised_at_once_too() -> None:
+    calls: list[int] = []
+
+    async def attempt() -> str:
+        calls.append(1)
+        raise ServiceUnavailableError(
+            "later",
+            status_code=503,
+            metadata={"availability": {"retryable": True, "retry_after": float("inf")}},
+        )
+
+    with pytest.raises(ServiceUnavailableError):
+        await engine().run(attempt)
+    assert calls == [1]
 
 
 async def test_wait_past_deadline_raised_at_once() -> None:
     calls: list[int] = []
 
-    async def attempt(n: int) -> str:
-        calls.append(n)
+    async def attempt() -> str:
+        calls.append(1)
         raise RateLimitError("later", status_code=429, retry_after=5)
 
     with pytest.raises(RateLimitError):
-        await run_with_retries(attempt, POLICY, deadline=time.monotonic() + 1, describe="t")
-    assert calls == [0]
+        await engine(deadline=time.monotonic() + 1).run(attempt)
+    assert calls == [1]
+
+
+async def test_on_error_sees_every_failed_attempt() -> None:
+    seen: list[tuple[str, float]] = []
+
+    async def attempt() -> str:
+        raise RateLimitError("later", status_code=429, retry_after=2)
+
+    retrier = Retrier(
+        RetryPolicy(max_retries=2),
+        deadline=None,
+        describe="t",
+        on_error=lambda error, wait: seen.append((type(error).__name__, wait)),
+    )
+    with pytest.raises(RateLimitError):
+        await retrier.run(attempt)
+    assert [name for name, _ in seen] == ["RateLimitError"] * 3
