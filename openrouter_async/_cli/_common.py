@@ -102,7 +102,10 @@ def add_client_arguments(parser: argparse.ArgumentParser, *, emulator: bool = Tr
     group.add_argument(
         "--api-key",
         metavar="KEY",
-        help=f"OpenRouter API key (default: ${API_KEY_ENV})",
+        help=(
+            f"OpenRouter API key (default: ${API_KEY_ENV}, which is safer: other users can "
+            "read a command's arguments in the process list, e.g. with ps)"
+        ),
     )
     group.add_argument(
         "--base-url",
@@ -144,10 +147,14 @@ def positive_int(text: str) -> int:
 
 
 @contextlib.asynccontextmanager
-async def open_client(args: argparse.Namespace, **options: Any) -> AsyncIterator[OpenRouter]:
+async def open_client(
+    args: argparse.Namespace, *, key_required: bool = True, **options: Any
+) -> AsyncIterator[OpenRouter]:
     """The client the flags ask for: against an in-process emulator, or the real API.
 
-    ``options`` go to ``OpenRouter(...)``. Raises :class:`CLIError` when no key is available.
+    ``options`` go to ``OpenRouter(...)``. Raises :class:`CLIError` when no key is available,
+    unless ``key_required`` is false (public endpoints such as ``GET /models``): then the
+    client sends no ``Authorization`` header at all.
     """
     from .._client import OpenRouter
 
@@ -164,11 +171,36 @@ async def open_client(args: argparse.Namespace, **options: Any) -> AsyncIterator
             yield client
         return
     api_key = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV) or None
-    if api_key is None:
-        raise CLIError(NO_KEY_MESSAGE)
     base_url = getattr(args, "base_url", None) or os.environ.get(BASE_URL_ENV) or None
+    if api_key is None:
+        if key_required:
+            raise CLIError(NO_KEY_MESSAGE)
+        async with (
+            _keyless_session() as session,
+            OpenRouter(api_key="none", base_url=base_url, session=session, **options) as client,
+        ):
+            yield client
+        return
     async with OpenRouter(api_key=api_key, base_url=base_url, **options) as client:
         yield client
+
+
+@contextlib.asynccontextmanager
+async def _keyless_session() -> AsyncIterator[Any]:
+    """An aiohttp session that strips ``Authorization`` from every request it sends.
+
+    The SDK always sends a key; a public endpoint needs none, and a made-up one could be
+    refused. ``on_request_start`` sees the headers before the request is built from them.
+    """
+    import aiohttp
+
+    async def drop_key(_: Any, __: Any, params: aiohttp.TraceRequestStartParams) -> None:
+        params.headers.popall("Authorization", None)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(drop_key)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        yield session
 
 
 def read_prompt(prompt: str | None) -> str:

@@ -1,7 +1,8 @@
 """``openrouter-async models``: the model catalog as a table, filtered.
 
-Filters are sent to ``GET /models`` (``q``, ``model_authors``, ``output_modalities``) and
-applied again to what comes back, so the table is right whether or not a server honours them.
+``GET /models`` is public: without a key the request goes without one. Filters are sent to
+it (``q``, ``model_authors``, ``output_modalities``) and applied again to what comes back, so
+the table is right whether or not a server honours them.
 Prices arrive as USD per token in strings; they are shown per million tokens, as ``Decimal``.
 """
 
@@ -22,7 +23,20 @@ if TYPE_CHECKING:
     from .._client import OpenRouter
     from ..types.models import Model
 
-__all__ = ["ModelRow", "add_arguments", "filter_rows", "format_price", "run"]
+__all__ = ["MODALITIES", "ModelRow", "add_arguments", "filter_rows", "format_price", "run"]
+
+#: ``output_modalities`` values in OpenRouter's OpenAPI description, plus ``all``.
+MODALITIES = (
+    "text",
+    "image",
+    "audio",
+    "embeddings",
+    "video",
+    "rerank",
+    "speech",
+    "transcription",
+    "all",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--modality",
+        choices=MODALITIES,
         metavar="MODALITY",
-        help="output modality: text (the API's default), image, audio, embeddings, or all",
+        help=f"output modality: {', '.join(MODALITIES)} (default: text, as the API's)",
     )
     parser.add_argument("--limit", type=positive_int, metavar="N", help="show at most N models")
     add_client_arguments(parser)
@@ -136,7 +151,7 @@ async def fetch_models(client: OpenRouter, args: argparse.Namespace) -> list[Mod
 
 
 async def run(args: argparse.Namespace) -> int:
-    async with open_client(args) as client:
+    async with open_client(args, key_required=False) as client:  # the catalog is public
         models = await fetch_models(client, args)
     rows = filter_rows(
         (to_row(m) for m in models),

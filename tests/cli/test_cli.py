@@ -133,6 +133,31 @@ def test_chat_mid_stream_error_exits_1_without_traceback() -> None:
     assert_clean(result.stderr)
 
 
+def test_chat_interactive_reads_lines_from_a_pipe_too() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "openrouter_async", "chat", "--emulator", "-i", "first"],
+        input="second line\n/cost\n",
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "first\n" in result.stdout
+    assert "second line\n" in result.stdout
+    assert result.stderr.count("session: 2 replies, ") == 3  # after the reply, /cost, at the end
+    assert_clean(result.stderr)
+
+
+def test_chat_piped_keeps_thinking_out_of_stdout() -> None:
+    result = run_cli("chat", "--emulator", "-m", "emulator/reasoning", "two words")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "two words\n"
+    assert result.stderr.startswith("The user wrote 2 words.")
+    assert_clean(result.stderr)
+
+
 def test_chat_reads_the_prompt_from_stdin() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "openrouter_async", "chat", "--emulator", "-"],
@@ -199,6 +224,26 @@ def test_models_filters() -> None:
     assert "emulator/lorem" in result.stdout
     assert "emulator/echo" not in result.stdout
     assert "openai/" not in result.stdout
+
+
+async def test_models_needs_no_key_and_sends_none() -> None:
+    async with Emulator(api_key="the-only-key") as emu:
+        proc = await spawn("models", "-q", "echo", env=cli_env(OPENROUTER_BASE_URL=emu.base_url))
+        code, out, err = await finish(proc)
+    assert code == 0, err
+    assert "emulator/echo" in out
+    (record,) = [r for r in emu.requests if r.endpoint == "/models"]
+    assert "Authorization" not in record.headers
+    assert record.query["q"] == "echo"
+    assert_clean(err)
+
+
+def test_models_refuses_an_unknown_modality() -> None:
+    result = run_cli("models", "--emulator", "--modality", "foo")
+    assert result.returncode == 2
+    assert "invalid choice: 'foo'" in result.stderr
+    assert "embeddings" in result.stderr  # the valid values are listed
+    assert result.stdout == ""
 
 
 # -- emulator --------------------------------------------------------------------------------

@@ -46,6 +46,16 @@ def test_chosen_command(argv: list[str], expected: str | None) -> None:
     assert _cli._chosen_command(argv) == expected
 
 
+@pytest.mark.parametrize("command", ["chat", "models"])
+def test_api_key_help_warns_about_the_process_list(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _cli.main([command, "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "$OPENROUTER_API_KEY, which is safer" in help_text
+    assert "process list" in help_text
+
+
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli.main(["--help"]) == 0
     out = capsys.readouterr().out
@@ -488,6 +498,15 @@ def test_models_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert "openai/gpt-4o-mini" in out
     assert "$0.15" in out
     assert "$0.60" in out
+    assert "emulator/echo" not in out
+
+
+def test_models_modality_is_one_of_the_apis(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main(["models", "--emulator", "--modality", "Text"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+    assert _cli.main(["models", "--emulator", "--modality", "embeddings"]) == 0
+    out = capsys.readouterr().out
+    assert "emulator/embed" in out
     assert "emulator/echo" not in out
 
 
