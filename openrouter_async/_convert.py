@@ -4,7 +4,8 @@ Two conventions, both decided here and nowhere else:
 
 * **Requests** (classes marked with :func:`request_model`): fields left at ``None`` are not sent;
   every other field is always sent (so discriminators such as ``type="text"`` survive). A field's
-  ``metadata={"json": "name"}`` renames it on the wire.
+  ``metadata={"json": "name"}`` renames it on the wire; a field marked ``extra_keys`` holds keys
+  the SDK does not model, sent after the typed ones.
 * **Responses** (classes marked with :func:`response_model`): unknown keys never fail. A response
   class may declare an ``extra`` field; unknown keys are collected there so they stay reachable.
 
@@ -60,13 +61,32 @@ def _wire_name(field: attrs.Attribute[Any]) -> str:
 
 def _make_request_unstructure(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any], Any]:
     overrides: dict[str, Any] = {}
+    extra_name = None
     for field in attrs.fields(cls):
+        if field.metadata.get("extra_keys"):
+            # Keys the SDK does not model (types/_validators.extra_field): sent after the typed
+            # fields, never replacing one.
+            extra_name = field.name
+            overrides[field.name] = override(omit=True)
+            continue
         always = field.default is not None
         overrides[field.name] = override(
             rename=_wire_name(field) if _wire_name(field) != field.name else None,
             omit_if_default=not always,
         )
-    return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
+    base = make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
+    if extra_name is None:
+        return base
+
+    def unstructure_with_extra(obj: Any) -> Any:
+        data = base(obj)
+        extra = getattr(obj, extra_name)
+        if extra:
+            for key, value in extra.items():
+                data.setdefault(key, value)
+        return data
+
+    return unstructure_with_extra
 
 
 def _make_response_structure(cls: type[T], conv: cattrs.Converter) -> Callable[[Any, Any], T]:

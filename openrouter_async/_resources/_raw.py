@@ -28,7 +28,7 @@ import orjson
 from .._convert import structure
 from .._error_body import error_from_payload
 from .._errors import RequestValidationError, ResponseValidationError
-from ..types._validators import check_number, check_str, fail, type_name
+from ..types._validators import check_number, check_str, deep_merge, fail, type_name
 from ..types.responses import ResponseInfo
 
 __all__ = [
@@ -157,10 +157,11 @@ def _drop_nulls(value: Any, cls: type) -> Any:
 
 
 def encode_body(body: Mapping[str, Any], extra_body: Mapping[str, Any] | None = None) -> bytes:
-    """JSON bytes of ``body`` with ``extra_body`` merged last (it may add or override keys)."""
+    """JSON bytes of ``body`` with ``extra_body`` merged last and deeply (objects key by key,
+    anything else replaced; see ``types._validators.deep_merge``)."""
     merged = dict(body)
     if extra_body:
-        merged.update(extra_body)
+        deep_merge(merged, extra_body)
     try:
         return orjson.dumps(merged)
     except (orjson.JSONEncodeError, TypeError) as exc:

@@ -12,6 +12,10 @@ Why it is built this way:
   ``_convert.py`` (layering rule), and its error groups never reach users.
 * Per-class tables (wire name → attribute, required fields) are computed once per class and
   cached; building from a mapping does no reflection per call.
+* Forward compatibility: OpenRouter ships new optional keys and enum values without notice. A
+  key a class does not model is kept in its ``extra`` field and sent unchanged, and an
+  enum-like field takes any string (:func:`check_choice`). What is refused is a wrong type, or
+  what the API documents as invalid.
 * Python's ``bool`` is an ``int``: every numeric check rejects booleans explicitly. NaN and
   infinities are rejected wherever a number is expected.
 """
@@ -28,6 +32,7 @@ import attrs
 from .._errors import RequestValidationError
 
 __all__ = [
+    "EXTRA_KEYS",
     "NAME_PATTERN",
     "check_bool",
     "check_choice",
@@ -40,7 +45,9 @@ __all__ = [
     "coerce_model",
     "coerce_models",
     "constant",
+    "deep_merge",
     "dispatch",
+    "extra_field",
     "fail",
     "from_mapping",
     "join_path",
@@ -165,10 +172,15 @@ def _number_range(lo: float | None, hi: float | None, lo_open: bool, hi_open: bo
 
 
 def check_choice(value: object, path: str, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
+    """A value of an enum-like field: the known ``choices`` or any other string.
+
+    OpenRouter adds values without notice (a new service tier, a new modality), so a string the
+    SDK does not know is sent as given; only a value that is not a string at all is refused.
+    Type checkers still see the known values through the fields' ``Literal`` annotations.
+    """
+    if not isinstance(value, str):
         allowed = ", ".join(repr(c) for c in choices)
-        shown = repr(value) if isinstance(value, str) else type_name(value)
-        fail(f"must be one of {allowed}, got {shown}", path)
+        fail(f"must be a string such as {allowed}, got {type_name(value)}", path)
     return value
 
 
@@ -316,6 +328,41 @@ def to_str_tuple(value: Sequence[str] | None) -> tuple[str, ...] | None:
     return result
 
 
+def _check_extra(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        check_json_object(value, attribute.name)
+
+
+#: Metadata key marking a request model's ``extra`` field (see :func:`extra_field`).
+EXTRA_KEYS = "extra_keys"
+
+
+def extra_field() -> Any:
+    """The ``extra`` field of a request model: keys the SDK does not model, sent unchanged.
+
+    Building from a mapping fills it with the unknown keys; ``_convert`` merges it back into
+    the object's JSON after the typed fields (it never overrides them: a typed field wins).
+    """
+    return attrs.field(
+        default=None, validator=_check_extra, metadata={EXTRA_KEYS: True}, kw_only=True
+    )
+
+
+def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` merged into ``base`` in place: objects key by key (recursively), anything else
+    (lists, scalars, ``None``) replaced. ``extra_body={"provider": {"options": {...}}}`` so adds
+    ``provider.options`` and keeps a typed ``provider.order``."""
+    for key, value in extra.items():
+        current = base.get(key)
+        if isinstance(value, Mapping) and isinstance(current, dict):
+            deep_merge(current, value)
+        elif isinstance(value, Mapping):
+            base[key] = deep_merge({}, value)
+        else:
+            base[key] = value
+    return base
+
+
 # --- building attrs classes from mappings ------------------------------------------------------
 
 
@@ -324,6 +371,7 @@ class _ModelSpec:
     name: str
     wire_to_attr: dict[str, str]
     required: tuple[str, ...]  # wire names
+    open: bool  # has an ``extra`` field: unknown keys are kept there and sent unchanged
 
 
 _SPECS: dict[type, _ModelSpec] = {}
@@ -334,14 +382,20 @@ def _spec(cls: type) -> _ModelSpec:
     if spec is None:
         wire_to_attr: dict[str, str] = {}
         required: list[str] = []
+        is_open = False
         for field in attrs.fields(cls):
+            if field.metadata.get(EXTRA_KEYS):
+                is_open = True
+                continue
             if not field.init:
                 continue
             wire = field.metadata.get("json", field.name)
             wire_to_attr[wire] = field.alias or field.name
             if field.default is attrs.NOTHING:
                 required.append(wire)
-        spec = _ModelSpec(name=cls.__name__, wire_to_attr=wire_to_attr, required=tuple(required))
+        spec = _ModelSpec(
+            name=cls.__name__, wire_to_attr=wire_to_attr, required=tuple(required), open=is_open
+        )
         _SPECS[cls] = spec
     return spec
 
@@ -352,23 +406,34 @@ def wire_fields(cls: type) -> Mapping[str, str]:
 
 
 def from_mapping(cls: type[T], data: Mapping[Any, Any], path: str) -> T:
-    """Build ``cls`` from its JSON shape; unknown keys and missing required fields are errors."""
+    """Build ``cls`` from its JSON shape. Keys it does not model go to its ``extra`` (sent
+    unchanged); a key that is not a string and a missing required field are errors."""
     spec = _spec(cls)
     kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] | None = None
     table = spec.wire_to_attr
     for key, value in data.items():
-        attr = table.get(key) if isinstance(key, str) else None
+        attr = table.get(key)
         if attr is None:
-            expected = ", ".join(table)
-            fail(
-                f"unknown field {key!r} for {spec.name} (expected: {expected})",
-                join_path(path, str(key)),
-            )
+            if not isinstance(key, str):
+                fail(f"keys must be strings, got {type_name(key)}", path)
+            if not spec.open:
+                expected = ", ".join(table)
+                fail(
+                    f"unknown field {key!r} for {spec.name} (expected: {expected})",
+                    join_path(path, key),
+                )
+            if extra is None:
+                extra = {}
+            extra[key] = value
+            continue
         kwargs[attr] = value
     if len(kwargs) < len(table):
         for wire in spec.required:
             if table[wire] not in kwargs:
                 fail(f"required field is missing ({spec.name})", join_path(path, wire))
+    if extra is not None:
+        kwargs["extra"] = extra
     try:
         return cls(**kwargs)
     except RequestValidationError as exc:

@@ -8,8 +8,11 @@ typed classes, and :func:`coerce_chat_request` only adds the checks that keyword
 time and raises :class:`~openrouter_async.RequestValidationError` naming the field's path and the
 allowed range; nothing is validated again when the body is encoded.
 
-``top_k`` accepts integers >= 1: the OpenAPI schema allows 0 but the parameter overview gives a
-minimum of 1, and 0 only means "disabled", which leaving the field unset already says.
+What is refused is a wrong type, or what OpenRouter's API description states as invalid (a
+range in a field's description, ``maxItems``, ``maxLength``); a value the API may accept is sent.
+Keys the SDK does not model inside nested objects are kept and sent (each class's ``extra``);
+keys unknown at the top level are refused as likely typos, with a pointer to ``extra_body``,
+which is merged into the body deeply (objects key by key, anything else replaced).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ._validators import (
     check_number,
     check_str,
     check_str_items,
+    deep_merge,
     fail,
     merge_request_fields,
     optional_bool,
@@ -63,10 +67,8 @@ from .routing import (
 )
 from .tools import (
     AnyTool,
-    NamedToolChoice,
     Prediction,
     ResponseFormat,
-    Tool,
     ToolChoice,
     to_prediction,
     to_response_format,
@@ -80,7 +82,7 @@ _MAX_STOP = 4
 _MAX_METADATA_PAIRS = 16
 _MAX_METADATA_KEY = 64
 _MAX_METADATA_VALUE = 512
-_MODALITIES = ("text", "image", "audio")
+_MODALITIES = ("text", "image", "audio", "video")
 
 
 # --- field converters and validators that only the request uses ----------------------------------
@@ -121,9 +123,9 @@ def _check_logit_bias(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
         fail(f"must be a mapping of token id to bias, got {type_name(value)}", attribute.name)
     for key, bias in value.items():
         path = f"{attribute.name}[{key!r}]"
-        if not (isinstance(key, str) and key.isascii() and key.isdigit()):
-            fail("token ids must be non-negative integers (or their decimal strings)", path)
-        check_number(bias, path, lo=-100, hi=100)
+        if not isinstance(key, str):
+            fail(f"token ids must be integers or strings, got {type_name(key)}", path)
+        check_number(bias, path)
 
 
 def _check_metadata(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -145,10 +147,11 @@ def _check_metadata(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None
         check_str(item, path, max_len=_MAX_METADATA_VALUE)
 
 
-def _to_modalities(
-    value: Sequence[Literal["text", "image", "audio"]] | None,
-) -> tuple[Literal["text", "image", "audio"], ...] | None:
-    result: tuple[Literal["text", "image", "audio"], ...] | None = to_tuple(value)
+Modality = Literal["text", "image", "audio", "video"]
+
+
+def _to_modalities(value: Sequence[Modality] | None) -> tuple[Modality, ...] | None:
+    result: tuple[Modality, ...] | None = to_tuple(value)
     return result
 
 
@@ -172,7 +175,7 @@ def _check_conditions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
     for i, condition in enumerate(value):
         path = f"{attribute.name}[{i}]"
         check_json_object(condition, path)
-        check_str(condition.get("type"), f"{path}.type", nonempty=True)
+        check_str(condition.get("type"), f"{path}.type")
 
 
 # --- the request ---------------------------------------------------------------------------------
@@ -185,14 +188,15 @@ class ChatRequest:
 
     Every field left at ``None`` is omitted from the body (the provider's default applies).
     Nested values may be given as the typed classes or as plain dicts in the wire shape;
-    ``content`` may be a plain string. ``extra_body`` is merged into the top-level JSON last, so
-    it can add fields the SDK does not model or override any field.
+    ``content`` may be a plain string. Keys a nested dict has beyond the modelled ones are
+    kept in that object's ``extra`` and sent. ``extra_body`` is merged into the JSON last and
+    deeply, so it can add fields the SDK does not model, nested ones included, or override any.
     """
 
     model: str | None = attrs.field(default=None, validator=SCALAR_RULES["model"])
     """``author/slug[:variant]``; omitted → the account's default model."""
     models: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_str_tuple, validator=optional_str_items()
+        default=None, converter=to_str_tuple, validator=optional_str_items(nonempty_items=False)
     )
     """Fallback models, tried in order."""
     messages: tuple[Message, ...] = attrs.field(converter=to_messages)
@@ -256,25 +260,23 @@ class ChatRequest:
     )
     usage: UsageOptions | None = attrs.field(default=None, converter=to_usage)
     transforms: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_str_tuple, validator=optional_str_items()
+        default=None, converter=to_str_tuple, validator=optional_str_items(nonempty_items=False)
     )
     """Legacy (``["middle-out"]``); prefer the ``context-compression`` plugin."""
     user: str | None = attrs.field(default=None, validator=SCALAR_RULES["user"])
     session_id: str | None = attrs.field(default=None, validator=SCALAR_RULES["session_id"])
     metadata: Mapping[str, str] | None = attrs.field(default=None, validator=_check_metadata)
     trace: Trace | Mapping[str, Any] | None = attrs.field(default=None, converter=to_trace)
-    modalities: tuple[Literal["text", "image", "audio"], ...] | None = attrs.field(
+    modalities: tuple[Modality, ...] | None = attrs.field(
         default=None, converter=_to_modalities, validator=optional_str_items(choices=_MODALITIES)
     )
     image_config: Mapping[str, Any] | None = attrs.field(
         default=None, validator=optional_json_object
     )
     service_tier: Literal["auto", "default", "fast", "flex", "priority", "scale"] | None = (
-        attrs.field(
-            default=None,
-            validator=SCALAR_RULES["service_tier"],
-        )
+        attrs.field(default=None, validator=SCALAR_RULES["service_tier"])
     )
+    """Any string is sent as given: OpenRouter adds tiers without notice."""
     cache_control: CacheControl | None = attrs.field(default=None, converter=to_cache_control)
     prompt_cache_key: str | None = attrs.field(
         default=None, validator=SCALAR_RULES["prompt_cache_key"]
@@ -286,45 +288,25 @@ class ChatRequest:
         default=None, converter=_to_conditions, validator=_check_conditions
     )
     debug: DebugOptions | None = attrs.field(default=None, converter=to_debug)
+    preset: str | None = attrs.field(default=None, validator=SCALAR_RULES["preset"])
+    """A saved OpenRouter preset (its slug) whose settings apply to this request."""
     extra_body: Mapping[str, Any] | None = attrs.field(default=None, validator=optional_json_object)
-    """Merged into the top-level JSON last (adds or overrides keys); never sent as a field."""
+    """Merged into the JSON last and deeply (objects key by key, lists and scalars replaced):
+    ``extra_body={"provider": {"options": {...}}}`` keeps a typed ``provider.order``."""
 
     def __attrs_post_init__(self) -> None:
-        if self.top_logprobs is not None and self.logprobs is not True:
-            fail("requires logprobs=True", "top_logprobs")
         if (
             self.reasoning_effort is not None
             and self.reasoning is not None
             and self.reasoning.effort is not None
             and self.reasoning.effort != self.reasoning_effort
         ):
+            # Documented: "cannot be used simultaneously with reasoning.effort if they differ".
             fail(
                 f"conflicts with reasoning.effort={self.reasoning.effort!r}; set only one of "
                 "them (or the same value)",
                 "reasoning_effort",
             )
-        if self.tools is not None:
-            _check_tool_names(self.tools, self.tool_choice)
-
-
-def _check_tool_names(tools: tuple[AnyTool, ...], tool_choice: ToolChoice | None) -> None:
-    names: dict[str, int] = {}
-    for i, tool in enumerate(tools):
-        if isinstance(tool, Tool):
-            name = tool.function.name
-            if name in names:
-                fail(
-                    f"duplicate function name {name!r} (also tools[{names[name]}])",
-                    f"tools[{i}].function.name",
-                )
-            names[name] = i
-    if isinstance(tool_choice, NamedToolChoice) and tool_choice.function.name not in names:
-        available = ", ".join(repr(n) for n in names) or "none"
-        fail(
-            f"names function {tool_choice.function.name!r}, which is not in tools "
-            f"(function tools: {available})",
-            "tool_choice.function.name",
-        )
 
 
 _FIELDS = frozenset(field.name for field in attrs.fields(ChatRequest))
@@ -356,7 +338,7 @@ def coerce_chat_request(
 
 def chat_request_body(request: ChatRequest, *, stream: bool | None = None) -> bytes:
     """The JSON body for ``request``: unset fields omitted, ``stream`` set when given,
-    ``extra_body`` merged last."""
+    ``extra_body`` merged last and deeply (:func:`~._validators.deep_merge`)."""
     body: dict[str, Any] = unstructure(request)
     extra = request.extra_body
     if extra is not None:
@@ -364,7 +346,7 @@ def chat_request_body(request: ChatRequest, *, stream: bool | None = None) -> by
     if stream is not None:
         body["stream"] = stream
     if extra:
-        body.update(extra)
+        deep_merge(body, extra)
     try:
         return orjson.dumps(body)
     except orjson.JSONEncodeError as exc:

@@ -19,6 +19,7 @@ from ._validators import (
     coerce_models,
     constant,
     dispatch,
+    extra_field,
     fail,
     optional_choice,
     optional_str,
@@ -35,6 +36,7 @@ __all__ = [
     "ImagePart",
     "ImageURL",
     "InputAudio",
+    "OtherPart",
     "PromptCacheBreakpoint",
     "PromptCacheOptions",
     "TextPart",
@@ -45,15 +47,8 @@ __all__ = [
 _URL_SCHEMES = ("https://", "http://", "data:")
 
 
-def _check_url(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    check_str(value, attribute.name, nonempty=True)
-    if not value.startswith(_URL_SCHEMES):
-        fail("must be an http(s) URL or a data: URL (data:<mime>;base64,...)", attribute.name)
-
-
-def _check_optional_url(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        _check_url(instance, attribute, value)
+# Media URLs are plain strings: the API documents https and data: URLs, and for generated images
+# echoed back raw base64 as well, so the SDK does not second-guess the form.
 
 
 # --- caching markers ----------------------------------------------------------------------------
@@ -69,6 +64,7 @@ class CacheControl:
     ttl: Literal["5m", "1h"] | None = attrs.field(
         default=None, validator=optional_choice("5m", "1h")
     )
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -77,6 +73,7 @@ class PromptCacheBreakpoint:
     """``{"mode": "explicit"}``: the OpenAI-style cache breakpoint on a text part."""
 
     mode: Literal["explicit"] = attrs.field(default="explicit", validator=constant("explicit"))
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -85,7 +82,8 @@ class PromptCacheOptions:
     """Request-level ``prompt_cache_options`` (explicit breakpoints only; OpenAI GPT-5.6+)."""
 
     mode: Literal["explicit"] = attrs.field(default="explicit", validator=constant("explicit"))
-    ttl: str | None = attrs.field(default=None, validator=optional_str(nonempty=True))
+    ttl: str | None = attrs.field(default=None, validator=optional_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def to_cache_control(value: CacheControl | Mapping[str, Any] | None) -> CacheControl | None:
@@ -126,6 +124,7 @@ class TextPart:
     prompt_cache_breakpoint: PromptCacheBreakpoint | None = attrs.field(
         default=None, converter=_to_breakpoint
     )
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -134,10 +133,11 @@ class ImageURL:
     """An image by https URL or ``data:image/...;base64,...``. ``detail="original"`` is
     OpenRouter's (downgraded to ``high`` where unsupported)."""
 
-    url: str = attrs.field(validator=_check_url)
+    url: str = attrs.field(validator=required_str())
     detail: Literal["auto", "low", "high", "original"] | None = attrs.field(
         default=None, validator=optional_choice("auto", "low", "high", "original")
     )
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_image_url(value: ImageURL | Mapping[str, Any] | str) -> ImageURL:
@@ -156,10 +156,12 @@ class ImagePart:
 
     type: Literal["image_url"] = attrs.field(default="image_url", validator=constant("image_url"))
     image_url: ImageURL = attrs.field(converter=_to_image_url)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _check_audio_data(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    check_str(value, attribute.name, nonempty=True)
+    check_str(value, attribute.name)
+    # Documented as base64 audio bytes: a URL is certainly not that (':' is not base64).
     if value.startswith(_URL_SCHEMES):
         fail(
             "must be base64-encoded audio bytes (URLs and data: URLs are not supported)",
@@ -173,7 +175,8 @@ class InputAudio:
     """Base64 audio; ``format`` is provider-dependent (wav, mp3, flac, m4a, ogg, aac, ...)."""
 
     data: str = attrs.field(validator=_check_audio_data)
-    format: str = attrs.field(validator=required_str(nonempty=True))
+    format: str = attrs.field(validator=required_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_input_audio(value: InputAudio | Mapping[str, Any]) -> InputAudio:
@@ -189,6 +192,7 @@ class AudioPart:
         default="input_audio", validator=constant("input_audio")
     )
     input_audio: InputAudio = attrs.field(converter=_to_input_audio)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -197,12 +201,9 @@ class FileData:
     """A file (PDF, ...) by https URL or data URL (``file_data``), or by uploaded ``file_id``."""
 
     filename: str | None = attrs.field(default=None, validator=optional_str())
-    file_data: str | None = attrs.field(default=None, validator=_check_optional_url)
-    file_id: str | None = attrs.field(default=None, validator=optional_str(nonempty=True))
-
-    def __attrs_post_init__(self) -> None:
-        if self.file_data is None and self.file_id is None:
-            fail("a file needs file_data (URL or data: URL) or file_id", "file_data")
+    file_data: str | None = attrs.field(default=None, validator=optional_str())
+    file_id: str | None = attrs.field(default=None, validator=optional_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_file_data(value: FileData | Mapping[str, Any]) -> FileData:
@@ -216,12 +217,14 @@ class FilePart:
 
     type: Literal["file"] = attrs.field(default="file", validator=constant("file"))
     file: FileData = attrs.field(converter=_to_file_data)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
 @attrs.frozen(kw_only=True)
 class VideoURL:
-    url: str = attrs.field(validator=_check_url)
+    url: str = attrs.field(validator=required_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_video_url(value: VideoURL | Mapping[str, Any] | str) -> VideoURL:
@@ -243,12 +246,27 @@ class VideoPart:
         default="video_url", validator=optional_choice("video_url", "input_video")
     )
     video_url: VideoURL = attrs.field(converter=_to_video_url)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
-ContentPart = TextPart | ImagePart | AudioPart | FilePart | VideoPart
+def _check_other_type(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_str(value, attribute.name, nonempty=True)
+
+
+@request_model
+@attrs.frozen(kw_only=True)
+class OtherPart:
+    """A part whose ``type`` the SDK does not model yet (``{"type": "tool_addition", ...}``):
+    its other keys are in ``extra``, and the part is sent exactly as given."""
+
+    type: str = attrs.field(validator=_check_other_type)
+    extra: Mapping[str, Any] | None = extra_field()
+
+
+ContentPart = TextPart | ImagePart | AudioPart | FilePart | VideoPart | OtherPart
 """Any part of a user / assistant / tool message."""
 
-_PART_CLASSES: tuple[type, ...] = (TextPart, ImagePart, AudioPart, FilePart, VideoPart)
+_PART_CLASSES: tuple[type, ...] = (TextPart, ImagePart, AudioPart, FilePart, VideoPart, OtherPart)
 _PARTS: dict[str, type[Any]] = {
     "text": TextPart,
     "image_url": ImagePart,
@@ -262,14 +280,27 @@ _TEXT_PARTS: dict[str, type[Any]] = {"text": TextPart}
 
 def _part(value: object, path: str) -> ContentPart:
     part: ContentPart = dispatch(
-        value, path, key="type", table=_PARTS, accept=_PART_CLASSES, what="a content part"
+        value,
+        path,
+        key="type",
+        table=_PARTS,
+        accept=_PART_CLASSES,
+        what="a content part",
+        fallback=OtherPart,
     )
     return part
 
 
-def _text_part(value: object, path: str) -> TextPart:
-    part: TextPart = dispatch(
-        value, path, key="type", table=_TEXT_PARTS, accept=(TextPart,), what="a text part"
+def _text_part(value: object, path: str) -> TextPart | OtherPart:
+    # Only text parts are documented here; a type the SDK does not know is still sent as given.
+    part: TextPart | OtherPart = dispatch(
+        value,
+        path,
+        key="type",
+        table=_TEXT_PARTS,
+        accept=(TextPart, OtherPart),
+        what="a text part",
+        fallback=OtherPart,
     )
     return part
 
@@ -277,10 +308,10 @@ def _text_part(value: object, path: str) -> TextPart:
 def to_content(
     value: str | Sequence[ContentPart | Mapping[str, Any]],
 ) -> str | tuple[ContentPart, ...]:
-    """Field converter for ``content``: a string, or a non-empty list of parts (or part dicts)."""
+    """Field converter for ``content``: a string, or a list of parts (or part dicts)."""
     if isinstance(value, str):
         return value
-    return coerce_models(value, "content", _part, what="content parts", nonempty=True)
+    return coerce_models(value, "content", _part, what="content parts")
 
 
 def to_optional_content(
@@ -290,13 +321,10 @@ def to_optional_content(
 
 
 def to_text_content(
-    value: str | Sequence[TextPart | Mapping[str, Any]],
-) -> str | tuple[TextPart, ...]:
-    """Field converter for system / developer ``content``: a string or text parts only."""
+    value: str | Sequence[TextPart | OtherPart | Mapping[str, Any]],
+) -> str | tuple[TextPart | OtherPart, ...]:
+    """Field converter for system / developer ``content``: a string or text parts (a part of a
+    type the SDK does not know passes as :class:`OtherPart`)."""
     if isinstance(value, str):
         return value
-    return coerce_models(value, "content", _text_part, what="text parts", nonempty=True)
-
-
-def to_text_parts(value: Sequence[TextPart | Mapping[str, Any]], path: str) -> tuple[TextPart, ...]:
-    return coerce_models(value, path, _text_part, what="text parts", nonempty=True)
+    return coerce_models(value, "content", _text_part, what="text parts")

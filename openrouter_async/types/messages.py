@@ -20,6 +20,7 @@ from ._validators import (
     coerce_models,
     constant,
     dispatch,
+    extra_field,
     fail,
     optional_json_object,
     optional_str,
@@ -30,6 +31,7 @@ from ._validators import (
 from .content import (
     ContentPart,
     ImagePart,
+    OtherPart,
     TextPart,
     to_content,
     to_optional_content,
@@ -55,8 +57,9 @@ class SystemMessage:
     """``{"role": "system", "content": str | [text parts], "name"?}``."""
 
     role: Literal["system"] = attrs.field(default="system", validator=constant("system"))
-    content: str | tuple[TextPart, ...] = attrs.field(converter=to_text_content)
+    content: str | tuple[TextPart | OtherPart, ...] = attrs.field(converter=to_text_content)
     name: str | None = attrs.field(default=None, validator=optional_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -65,8 +68,9 @@ class DeveloperMessage:
     """``{"role": "developer", ...}``: same shape as a system message."""
 
     role: Literal["developer"] = attrs.field(default="developer", validator=constant("developer"))
-    content: str | tuple[TextPart, ...] = attrs.field(converter=to_text_content)
+    content: str | tuple[TextPart | OtherPart, ...] = attrs.field(converter=to_text_content)
     name: str | None = attrs.field(default=None, validator=optional_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -77,14 +81,16 @@ class UserMessage:
     role: Literal["user"] = attrs.field(default="user", validator=constant("user"))
     content: str | tuple[ContentPart, ...] = attrs.field(converter=to_content)
     name: str | None = attrs.field(default=None, validator=optional_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
 @attrs.frozen(kw_only=True)
 class ToolCallFunction:
-    name: str = attrs.field(validator=required_str(nonempty=True))
+    name: str = attrs.field(validator=required_str())
     arguments: str = attrs.field(validator=required_str())
     """The arguments exactly as the model produced them: a JSON-encoded string."""
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_tool_call_function(value: ToolCallFunction | Mapping[str, Any]) -> ToolCallFunction:
@@ -96,9 +102,10 @@ def _to_tool_call_function(value: ToolCallFunction | Mapping[str, Any]) -> ToolC
 class ToolCall:
     """A tool call made by the assistant, echoed back in the conversation history."""
 
-    id: str = attrs.field(validator=required_str(nonempty=True))
+    id: str = attrs.field(validator=required_str())
     type: Literal["function"] = attrs.field(default="function", validator=constant("function"))
     function: ToolCallFunction = attrs.field(converter=_to_tool_call_function)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _tool_call(value: object, path: str) -> ToolCall:
@@ -110,7 +117,7 @@ def _to_tool_calls(
 ) -> tuple[ToolCall, ...] | None:
     if value is None:
         return None
-    return coerce_models(value, "tool_calls", _tool_call, what="tool calls", nonempty=True)
+    return coerce_models(value, "tool_calls", _tool_call, what="tool calls")
 
 
 def _image_part(value: object, path: str) -> ImagePart:
@@ -146,9 +153,9 @@ def _check_reasoning_details(_: Any, attribute: attrs.Attribute[Any], value: Any
 class AssistantMessage:
     """A previous assistant turn, or a trailing prefill the model continues.
 
-    Needs at least one of ``content``, ``tool_calls``, ``refusal``, ``reasoning``,
-    ``reasoning_details``, ``images`` or ``audio``. ``reasoning_details`` and ``audio`` are sent
-    exactly as given.
+    Every field but ``role`` is optional, as the API documents. ``reasoning_details`` and
+    ``audio`` are sent exactly as given; ``model`` (the model that wrote the turn) is kept when a
+    response message is echoed back.
     """
 
     role: Literal["assistant"] = attrs.field(default="assistant", validator=constant("assistant"))
@@ -164,6 +171,8 @@ class AssistantMessage:
     )
     images: tuple[ImagePart, ...] | None = attrs.field(default=None, converter=_to_images)
     audio: Mapping[str, Any] | None = attrs.field(default=None, validator=optional_json_object)
+    model: str | None = attrs.field(default=None, validator=optional_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
     @classmethod
     def from_response(cls, message: ChatMessage) -> AssistantMessage:
@@ -195,22 +204,6 @@ class AssistantMessage:
             audio=message.audio,
         )
 
-    def __attrs_post_init__(self) -> None:
-        if (
-            self.content is None
-            and self.tool_calls is None
-            and self.refusal is None
-            and self.reasoning is None
-            and self.reasoning_details is None
-            and self.images is None
-            and self.audio is None
-        ):
-            fail(
-                "an assistant message needs content or tool_calls (or refusal, reasoning, "
-                "reasoning_details, images or audio); all are unset",
-                "content",
-            )
-
 
 @request_model
 @attrs.frozen(kw_only=True)
@@ -219,8 +212,9 @@ class ToolMessage:
 
     role: Literal["tool"] = attrs.field(default="tool", validator=constant("tool"))
     content: str | tuple[ContentPart, ...] = attrs.field(converter=to_content)
-    tool_call_id: str = attrs.field(validator=required_str(nonempty=True))
+    tool_call_id: str = attrs.field(validator=required_str())
     name: str | None = attrs.field(default=None, validator=optional_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 Message = SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage

@@ -6,9 +6,9 @@ Provider names, quantizations, plugin ids and search engines are open vocabulari
 and are checked at build time.
 
 Plugins and ``trace`` are documented as open objects (``{id, enabled?, ...options}``,
-``{trace_id, ..., ...any}``). A dict whose keys the SDK models becomes the typed class (and is
-validated); a dict with further keys is sent as given, so new plugin options work before the SDK
-knows them.
+``{trace_id, ..., ...any}``); like every request object here, a dict becomes the typed class (its
+known keys validated) and keys the SDK does not model are kept in ``extra`` and sent as given, so
+new options work before the SDK knows them.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ import attrs
 
 from .._convert import request_model
 from ._validators import (
-    check_bool,
-    check_json_object,
     check_number,
     check_str,
     coerce_model,
     coerce_models,
     constant,
+    extra_field,
     fail,
     from_mapping,
     optional_bool,
@@ -39,7 +38,6 @@ from ._validators import (
     required_str,
     to_str_tuple,
     type_name,
-    wire_fields,
 )
 
 __all__ = [
@@ -83,6 +81,7 @@ class ProviderSort:
     partition: Literal["model", "none"] | None = attrs.field(
         default=None, validator=optional_choice("model", "none")
     )
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -91,21 +90,16 @@ class Percentiles:
     """Percentile cut-offs for ``preferred_min_throughput`` (tokens/s) or
     ``preferred_max_latency`` (seconds)."""
 
-    p50: float | None = attrs.field(default=None, validator=optional_number(lo=0))
-    p75: float | None = attrs.field(default=None, validator=optional_number(lo=0))
-    p90: float | None = attrs.field(default=None, validator=optional_number(lo=0))
-    p99: float | None = attrs.field(default=None, validator=optional_number(lo=0))
+    p50: float | None = attrs.field(default=None, validator=optional_number())
+    p75: float | None = attrs.field(default=None, validator=optional_number())
+    p90: float | None = attrs.field(default=None, validator=optional_number())
+    p99: float | None = attrs.field(default=None, validator=optional_number())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _check_price(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            fail(f"must be a number >= 0 or a decimal string, got {value!r}", attribute.name)
-        check_number(number, attribute.name, lo=0)
+    # The spec types prices as strings and states no format, so a string is sent as given.
+    if value is None or isinstance(value, str):
         return
     check_number(value, attribute.name, lo=0)
 
@@ -122,6 +116,7 @@ class MaxPrice:
     image: float | str | None = attrs.field(default=None, validator=_check_price)
     audio: float | str | None = attrs.field(default=None, validator=_check_price)
     request: float | str | None = attrs.field(default=None, validator=_check_price)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_sort(
@@ -132,12 +127,6 @@ def _to_sort(
     return coerce_model(
         ProviderSort, value, "sort", what="'price', 'throughput', ..., a ProviderSort"
     )
-
-
-def _check_sort(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, str) and value not in _SORT_BY:
-        allowed = ", ".join(repr(s) for s in _SORT_BY)
-        fail(f"must be one of {allowed} or a ProviderSort, got {value!r}", attribute.name)
 
 
 def _to_min_throughput(
@@ -158,7 +147,7 @@ def _to_max_latency(
 
 def _check_cutoff(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and not isinstance(value, Percentiles):
-        check_number(value, attribute.name, lo=0)
+        check_number(value, attribute.name)
 
 
 def _to_max_price(value: MaxPrice | Mapping[str, Any] | None) -> MaxPrice | None:
@@ -172,10 +161,12 @@ class ProviderPreferences:
 
     ``order`` / ``only`` / ``ignore`` take provider slugs or display names (an endpoint variant
     such as ``"deepinfra/turbo"`` too). Setting ``sort`` disables price-weighted load balancing.
+    ``sort``, ``data_collection`` and the other enum-like values take any string, so a value
+    OpenRouter adds works at once.
     """
 
     order: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_str_tuple, validator=optional_str_items()
+        default=None, converter=to_str_tuple, validator=optional_str_items(nonempty_items=False)
     )
     allow_fallbacks: bool | None = attrs.field(default=None, validator=optional_bool)
     require_parameters: bool | None = attrs.field(default=None, validator=optional_bool)
@@ -185,18 +176,16 @@ class ProviderPreferences:
     zdr: bool | None = attrs.field(default=None, validator=optional_bool)
     enforce_distillable_text: bool | None = attrs.field(default=None, validator=optional_bool)
     only: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_str_tuple, validator=optional_str_items()
+        default=None, converter=to_str_tuple, validator=optional_str_items(nonempty_items=False)
     )
     ignore: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_str_tuple, validator=optional_str_items()
+        default=None, converter=to_str_tuple, validator=optional_str_items(nonempty_items=False)
     )
     quantizations: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_str_tuple, validator=optional_str_items()
+        default=None, converter=to_str_tuple, validator=optional_str_items(nonempty_items=False)
     )
     """``int4, int8, fp4, mxfp4, nvfp4, fp6, fp8, mxfp8, fp16, bf16, fp32, unknown`` (grows)."""
-    sort: ProviderSortBy | ProviderSort | None = attrs.field(
-        default=None, converter=_to_sort, validator=_check_sort
-    )
+    sort: ProviderSortBy | ProviderSort | None = attrs.field(default=None, converter=_to_sort)
     preferred_min_throughput: float | Percentiles | None = attrs.field(
         default=None, converter=_to_min_throughput, validator=_check_cutoff
     )
@@ -204,6 +193,9 @@ class ProviderPreferences:
         default=None, converter=_to_max_latency, validator=_check_cutoff
     )
     max_price: MaxPrice | None = attrs.field(default=None, converter=_to_max_price)
+    options: Mapping[str, Any] | None = attrs.field(default=None, validator=optional_json_object)
+    """Provider-specific options, keyed by provider slug, passed to that provider as given."""
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def to_provider(
@@ -236,6 +228,7 @@ class Reasoning:
     mode: Literal["standard", "pro"] | None = attrs.field(
         default=None, validator=optional_choice("standard", "pro")
     )
+    extra: Mapping[str, Any] | None = extra_field()
 
     def __attrs_post_init__(self) -> None:
         if self.effort is not None and self.max_tokens is not None:
@@ -261,10 +254,10 @@ class WebPlugin:
 
     id: Literal["web"] = attrs.field(default="web", validator=constant("web"))
     enabled: bool | None = attrs.field(default=None, validator=optional_bool)
-    engine: str | None = attrs.field(default=None, validator=optional_str(nonempty=True))
+    engine: str | None = attrs.field(default=None, validator=optional_str())
     """``native``, ``exa``, ``firecrawl``, ``parallel``, ``perplexity``, ..."""
-    mode: str | None = attrs.field(default=None, validator=optional_str(nonempty=True))
-    max_results: int | None = attrs.field(default=None, validator=optional_int(lo=1))
+    mode: str | None = attrs.field(default=None, validator=optional_str())
+    max_results: int | None = attrs.field(default=None, validator=optional_int())
     search_prompt: str | None = attrs.field(default=None, validator=optional_str())
     include_domains: tuple[str, ...] | None = attrs.field(
         default=None, converter=to_str_tuple, validator=optional_str_items()
@@ -272,17 +265,19 @@ class WebPlugin:
     exclude_domains: tuple[str, ...] | None = attrs.field(
         default=None, converter=to_str_tuple, validator=optional_str_items()
     )
-    max_uses: int | None = attrs.field(default=None, validator=optional_int(lo=1))
+    max_uses: int | None = attrs.field(default=None, validator=optional_int())
     user_location: Mapping[str, Any] | None = attrs.field(
         default=None, validator=optional_json_object
     )
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
 @attrs.frozen(kw_only=True)
 class PdfParserOptions:
-    engine: str | None = attrs.field(default=None, validator=optional_str(nonempty=True))
+    engine: str | None = attrs.field(default=None, validator=optional_str())
     """``mistral-ocr``, ``cloudflare-ai`` or ``native`` (``pdf-text`` is deprecated)."""
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_pdf(value: PdfParserOptions | Mapping[str, Any] | None) -> PdfParserOptions | None:
@@ -299,6 +294,7 @@ class FileParserPlugin:
     )
     enabled: bool | None = attrs.field(default=None, validator=optional_bool)
     pdf: PdfParserOptions | None = attrs.field(default=None, converter=_to_pdf)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -310,6 +306,7 @@ class ResponseHealingPlugin:
         default="response-healing", validator=constant("response-healing")
     )
     enabled: bool | None = attrs.field(default=None, validator=optional_bool)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -322,17 +319,19 @@ class ContextCompressionPlugin:
         default="context-compression", validator=constant("context-compression")
     )
     enabled: bool | None = attrs.field(default=None, validator=optional_bool)
-    engine: str | None = attrs.field(default=None, validator=optional_str(nonempty=True))
+    engine: str | None = attrs.field(default=None, validator=optional_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
 @attrs.frozen(kw_only=True)
 class Plugin:
-    """Any plugin by id, without options (``moderation``, ``auto-router``, ...). For options the
-    SDK does not model, pass the plugin as a dict: it is sent as given."""
+    """Any plugin by id (``moderation``, ``auto-router``, ...); its options go in ``extra`` (a
+    plugin dict's unknown keys land there and are sent as given)."""
 
     id: str = attrs.field(validator=required_str(nonempty=True))
     enabled: bool | None = attrs.field(default=None, validator=optional_bool)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 AnyPlugin = WebPlugin | FileParserPlugin | ResponseHealingPlugin | ContextCompressionPlugin | Plugin
@@ -355,15 +354,8 @@ def _plugin(value: object, path: str) -> AnyPlugin | Mapping[str, Any]:
     if not isinstance(value, Mapping):
         fail(f"must be a plugin object or a mapping, got {type_name(value)}", path)
     plugin_id = check_str(value.get("id"), f"{path}.id", nonempty=True)
-    cls = _PLUGINS.get(plugin_id, Plugin)
-    known = wire_fields(cls)
-    if all(key in known for key in value):
-        built: AnyPlugin = from_mapping(cls, value, path)
-        return built
-    check_json_object(value, path)
-    if "enabled" in value:
-        check_bool(value["enabled"], f"{path}.enabled")
-    return value
+    built: AnyPlugin = from_mapping(_PLUGINS.get(plugin_id, Plugin), value, path)
+    return built
 
 
 def to_plugins(
@@ -381,22 +373,21 @@ def to_plugins(
 @request_model
 @attrs.frozen(kw_only=True)
 class Trace:
-    """Observability ids forwarded to broadcast destinations. Other keys: pass a dict."""
+    """Observability ids forwarded to broadcast destinations; any other keys go in ``extra``."""
 
     trace_id: str | None = attrs.field(default=None, validator=optional_str())
     trace_name: str | None = attrs.field(default=None, validator=optional_str())
     span_name: str | None = attrs.field(default=None, validator=optional_str())
     generation_name: str | None = attrs.field(default=None, validator=optional_str())
     parent_span_id: str | None = attrs.field(default=None, validator=optional_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def to_trace(value: Trace | Mapping[str, Any] | None) -> Trace | Mapping[str, Any] | None:
-    """Field converter for ``trace``: known keys → :class:`Trace`, otherwise the dict as given."""
-    if value is None or isinstance(value, Trace):
-        return value
-    if isinstance(value, Mapping) and all(key in wire_fields(Trace) for key in value):
-        return from_mapping(Trace, value, "trace")
-    return check_json_object(value, "trace")
+    """Field converter for ``trace``: a :class:`Trace` (further keys kept in its ``extra``)."""
+    if value is None:
+        return None
+    return coerce_model(Trace, value, "trace")
 
 
 @request_model
@@ -407,12 +398,13 @@ class WebSearchOptions:
     search_context_size: Literal["low", "medium", "high"] | None = attrs.field(
         default=None, validator=optional_choice("low", "medium", "high")
     )
-    max_results: int | None = attrs.field(default=None, validator=optional_int(lo=1))
+    max_results: int | None = attrs.field(default=None, validator=optional_int())
     search_prompt: str | None = attrs.field(default=None, validator=optional_str())
-    engine: str | None = attrs.field(default=None, validator=optional_str(nonempty=True))
+    engine: str | None = attrs.field(default=None, validator=optional_str())
     user_location: Mapping[str, Any] | None = attrs.field(
         default=None, validator=optional_json_object
     )
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def to_web_search_options(
@@ -428,6 +420,7 @@ class StreamOptions:
     """Deprecated no-op (usage is always included); kept so old code keeps working."""
 
     include_usage: bool | None = attrs.field(default=None, validator=optional_bool)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -436,6 +429,7 @@ class UsageOptions:
     """Deprecated no-op (full usage is always returned)."""
 
     include: bool | None = attrs.field(default=None, validator=optional_bool)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -445,6 +439,7 @@ class DebugOptions:
     production."""
 
     echo_upstream_body: bool | None = attrs.field(default=None, validator=optional_bool)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def to_stream_options(value: StreamOptions | Mapping[str, Any] | None) -> StreamOptions | None:

@@ -16,22 +16,28 @@ from .._convert import request_model
 from .._errors import RequestValidationError
 from ._validators import (
     check_choice,
+    check_json_object,
     check_name,
     check_str,
     coerce_model,
     coerce_models,
     constant,
     dispatch,
+    extra_field,
     fail,
     optional_bool,
+    optional_choice,
     optional_json_object,
     optional_str,
     required_str,
     reraise_under,
+    to_tuple,
+    type_name,
 )
-from .content import CacheControl, TextPart, to_cache_control, to_text_content
+from .content import CacheControl, OtherPart, TextPart, to_cache_control, to_text_content
 
 __all__ = [
+    "AllowedToolsChoice",
     "AnyTool",
     "FunctionDefinition",
     "FunctionName",
@@ -68,6 +74,7 @@ class FunctionDefinition:
     description: str | None = attrs.field(default=None, validator=optional_str())
     parameters: Mapping[str, Any] | None = attrs.field(default=None, validator=optional_json_object)
     strict: bool | None = attrs.field(default=None, validator=optional_bool)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_function_definition(value: FunctionDefinition | Mapping[str, Any]) -> FunctionDefinition:
@@ -77,11 +84,17 @@ def _to_function_definition(value: FunctionDefinition | Mapping[str, Any]) -> Fu
 @request_model
 @attrs.frozen(kw_only=True)
 class Tool:
-    """A function tool: ``{"type": "function", "function": {...}, "cache_control"?}``."""
+    """A function tool: ``{"type": "function", "function": {...}, "cache_control"?}``.
+
+    ``defer_loading=True`` withholds the tool from the model until the
+    ``openrouter:tool_search`` server tool finds it (at least one tool must stay non-deferred).
+    """
 
     type: Literal["function"] = attrs.field(default="function", validator=constant("function"))
     function: FunctionDefinition = attrs.field(converter=_to_function_definition)
     cache_control: CacheControl | None = attrs.field(default=None, converter=to_cache_control)
+    defer_loading: bool | None = attrs.field(default=None, validator=optional_bool)
+    extra: Mapping[str, Any] | None = extra_field()
 
     @classmethod
     def define(
@@ -116,11 +129,13 @@ class ServerTool:
 
     Also ``openrouter:web_fetch``, ``openrouter:datetime``, ``openrouter:image_generation``, ...;
     OpenAI-style ``web_search_preview`` is accepted by OpenRouter too. The set grows, so ``type``
-    is any non-empty string other than ``"function"``.
+    is any non-empty string other than ``"function"``. Options given beside ``type`` (the
+    ``web_search`` shorthand's ``engine``, ``max_results``, ...) are kept in ``extra``.
     """
 
     type: str = attrs.field(validator=_check_server_tool_type)
     parameters: Mapping[str, Any] | None = attrs.field(default=None, validator=optional_json_object)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 AnyTool = Tool | ServerTool
@@ -157,6 +172,7 @@ def to_tools(value: Sequence[AnyTool | Mapping[str, Any]] | None) -> tuple[AnyTo
 @attrs.frozen(kw_only=True)
 class FunctionName:
     name: str = attrs.field(validator=_check_name)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_function_name(value: FunctionName | Mapping[str, Any] | str) -> FunctionName:
@@ -176,6 +192,7 @@ class NamedToolChoice:
 
     type: Literal["function"] = attrs.field(default="function", validator=constant("function"))
     function: FunctionName = attrs.field(converter=_to_function_name)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 _TOOL_CHOICE_MODES = ("none", "auto", "required")
@@ -197,12 +214,49 @@ class ServerToolChoice:
     """Force a server tool: ``{"type": "openrouter:web_search"}``."""
 
     type: str = attrs.field(validator=_check_server_tool_choice)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
-ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice | ServerToolChoice
-"""``"none" | "auto" | "required"``, a named function, or a server tool type."""
+def _to_allowed_tools(value: Sequence[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    result: tuple[Mapping[str, Any], ...] = to_tuple(value)
+    return result
 
-_TOOL_CHOICES: dict[str, type[Any]] = {"function": NamedToolChoice}
+
+def _check_allowed_tools(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple):
+        fail(f"must be a list of tool objects, got {type_name(value)}", attribute.name)
+    for i, item in enumerate(value):
+        check_json_object(item, f"{attribute.name}[{i}]")
+
+
+@request_model
+@attrs.frozen(kw_only=True)
+class AllowedToolsChoice:
+    """Restrict the model to some of ``tools``: ``{"type": "allowed_tools", "mode": "auto",
+    "tools": [{"type": "function", "name": "get_weather"}]}`` (what the tool-search server tool
+    relies on; the listed tools are sent as given)."""
+
+    type: Literal["allowed_tools"] = attrs.field(
+        default="allowed_tools", validator=constant("allowed_tools")
+    )
+    mode: Literal["auto", "required"] = attrs.field(
+        default="auto", validator=optional_choice("auto", "required")
+    )
+    tools: tuple[Mapping[str, Any], ...] = attrs.field(
+        converter=_to_allowed_tools, validator=_check_allowed_tools
+    )
+    extra: Mapping[str, Any] | None = extra_field()
+
+
+ToolChoice = (
+    Literal["none", "auto", "required"] | NamedToolChoice | ServerToolChoice | AllowedToolsChoice
+)
+"""``"none" | "auto" | "required"``, a named function, a server tool type, or allowed tools."""
+
+_TOOL_CHOICES: dict[str, type[Any]] = {
+    "function": NamedToolChoice,
+    "allowed_tools": AllowedToolsChoice,
+}
 
 
 def to_tool_choice(value: ToolChoice | Mapping[str, Any] | None) -> ToolChoice | None:
@@ -217,7 +271,7 @@ def to_tool_choice(value: ToolChoice | Mapping[str, Any] | None) -> ToolChoice |
         "tool_choice",
         key="type",
         table=_TOOL_CHOICES,
-        accept=(NamedToolChoice, ServerToolChoice),
+        accept=(NamedToolChoice, ServerToolChoice, AllowedToolsChoice),
         what="'none', 'auto', 'required', a named tool choice",
         fallback=ServerToolChoice,
         fallback_hint=" or a server tool type such as 'openrouter:web_search'",
@@ -232,6 +286,7 @@ def to_tool_choice(value: ToolChoice | Mapping[str, Any] | None) -> ToolChoice |
 @attrs.frozen(kw_only=True)
 class ResponseFormatText:
     type: Literal["text"] = attrs.field(default="text", validator=constant("text"))
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -242,6 +297,7 @@ class ResponseFormatJSONObject:
     type: Literal["json_object"] = attrs.field(
         default="json_object", validator=constant("json_object")
     )
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -253,6 +309,7 @@ class JSONSchemaSpec:
     description: str | None = attrs.field(default=None, validator=optional_str())
     schema: Mapping[str, Any] | None = attrs.field(default=None, validator=optional_json_object)
     strict: bool | None = attrs.field(default=None, validator=optional_bool)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def _to_json_schema_spec(value: JSONSchemaSpec | Mapping[str, Any]) -> JSONSchemaSpec:
@@ -268,6 +325,7 @@ class ResponseFormatJSONSchema:
         default="json_schema", validator=constant("json_schema")
     )
     json_schema: JSONSchemaSpec = attrs.field(converter=_to_json_schema_spec)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -276,7 +334,8 @@ class ResponseFormatGrammar:
     """OpenRouter: constrain output with a grammar (provider-specific syntax)."""
 
     type: Literal["grammar"] = attrs.field(default="grammar", validator=constant("grammar"))
-    grammar: str = attrs.field(validator=required_str(nonempty=True))
+    grammar: str = attrs.field(validator=required_str())
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 @request_model
@@ -285,6 +344,7 @@ class ResponseFormatPython:
     """OpenRouter: constrain output to Python code."""
 
     type: Literal["python"] = attrs.field(default="python", validator=constant("python"))
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 ResponseFormat = (
@@ -329,7 +389,8 @@ class Prediction:
     """Predicted output (cuts latency when most of the answer is known in advance)."""
 
     type: Literal["content"] = attrs.field(default="content", validator=constant("content"))
-    content: str | tuple[TextPart, ...] = attrs.field(converter=to_text_content)
+    content: str | tuple[TextPart | OtherPart, ...] = attrs.field(converter=to_text_content)
+    extra: Mapping[str, Any] | None = extra_field()
 
 
 def to_prediction(value: Prediction | Mapping[str, Any] | None) -> Prediction | None:

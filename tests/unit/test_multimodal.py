@@ -184,7 +184,7 @@ def test_image_errors(tmp_path: Path) -> None:
     with pytest.raises(ora.RequestValidationError, match="supported image"):
         image_part("data:text/plain;base64," + base64.b64encode(b"hi").decode())
     with pytest.raises(ora.RequestValidationError):
-        image_part(PNG, detail="ultra")  # type: ignore[arg-type]
+        image_part(PNG, detail=5)  # type: ignore[arg-type]  # a detail level is a string
     with pytest.raises(ora.RequestValidationError, match="expected a path"):
         image_part(12)  # type: ignore[arg-type]
 
