@@ -101,9 +101,7 @@ class _ReasoningDetails:
 
     def _add(self, item: Any) -> None:
         if not isinstance(item, dict):
-            self._close()
-            self._items.append(item)
-            return
+            return  # not a reasoning block (the decoder drops these too): nothing to echo back
         field = _MERGED_FIELD.get(item.get("type"))  # type: ignore[arg-type]
         if field is not None and self._continues(item):
             last = self._items[-1]
