@@ -14,6 +14,13 @@ step), ``GET /api/config`` (backend and model suggestions) and ``POST /api/chat`
 opens an SDK stream and answers with :func:`openrouter_async.relay.relay_to_aiohttp`. The
 runner uses ``handler_cancellation=True`` so that when the browser's Stop button aborts the
 fetch, aiohttp cancels the handler and the relay closes the OpenRouter stream at once.
+
+``POST /api/chat`` spends the key's credits, so any web page the user visits must not be able
+to call it. The server answers only requests whose ``Host`` is one it serves (a DNS-rebinding
+page has its own name there), whose ``Origin``, when sent, is the page's own (browsers send it
+with every cross-site POST), and whose body is ``application/json`` (a cross-site page can
+only send that after a CORS preflight this server never approves); the body is capped; and the
+model and ``max_tokens`` are the server's choice, never the browser's.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +39,17 @@ from aiohttp import web
 import openrouter_async as ora
 from openrouter_async.relay import relay_to_aiohttp
 
-__all__ = ["EMULATOR_MODELS", "OPENROUTER_MODELS", "build_app", "main", "serve"]
+__all__ = [
+    "EMULATOR_MODELS",
+    "LOCAL_HOSTS",
+    "MAX_BODY_BYTES",
+    "MAX_TOKENS",
+    "OPENROUTER_MODELS",
+    "ServeError",
+    "build_app",
+    "main",
+    "serve",
+]
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -65,9 +83,19 @@ DEMO_TOOL = {
 
 MAX_MESSAGES = 100
 MAX_CHARS = 32_000
+#: Largest request body accepted (aiohttp refuses more with 413 while reading).
+MAX_BODY_BYTES = 256 * 1024
+#: The reply length cap the server puts on every request.
+MAX_TOKENS = 2048
+#: Host names the app answers to unless told more (``serve`` adds the address it binds).
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 CLIENT = web.AppKey("client", ora.OpenRouter)
 CONFIG = web.AppKey("config", dict)
+
+
+class ServeError(Exception):
+    """The server could not start (its port is taken, the address is not ours...)."""
 
 
 def build_app(
@@ -76,11 +104,24 @@ def build_app(
     backend: str = "emulator",
     models: tuple[str, ...] = EMULATOR_MODELS,
     heartbeat: float = 15.0,
+    max_tokens: int = MAX_TOKENS,
+    hosts: tuple[str, ...] = LOCAL_HOSTS,
 ) -> web.Application:
-    """The chat application around an open ``client`` (the caller owns its lifecycle)."""
-    app = web.Application()
+    """The chat application around an open ``client`` (the caller owns its lifecycle).
+
+    ``models`` are the only ones the page may use, except that on the emulator backend (no
+    credits at stake) any ``emulator/...`` id is allowed; ``hosts`` are the ``Host`` names
+    answered (any port).
+    """
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_same_site_only])
     app[CLIENT] = client
-    app[CONFIG] = {"backend": backend, "models": list(models), "heartbeat": heartbeat}
+    app[CONFIG] = {
+        "backend": backend,
+        "models": list(models),
+        "heartbeat": heartbeat,
+        "max_tokens": max_tokens,
+        "hosts": {h.lower().strip("[]") for h in hosts},
+    }
     app.router.add_get("/", _index)
     app.router.add_get("/api/config", _config)
     app.router.add_post("/api/chat", _chat)
@@ -97,8 +138,37 @@ async def _config(request: web.Request) -> web.Response:
     return web.json_response({"backend": config["backend"], "models": config["models"]})
 
 
-def _bad(message: str) -> web.Response:
-    return web.json_response({"error": {"message": message}}, status=400)
+def _bad(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": {"message": message}}, status=status)
+
+
+def _host_name(authority: str) -> str:
+    """``example.com:8765`` -> ``example.com``; ``[::1]:8765`` -> ``::1``."""
+    if authority.startswith("["):
+        return authority[1 : authority.find("]")].lower()
+    return authority.rsplit(":", 1)[0].lower() if authority.count(":") == 1 else authority.lower()
+
+
+@web.middleware
+async def _same_site_only(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Refuse foreign ``Host`` names (DNS rebinding) and cross-site requests (CSRF)."""
+    host = request.headers.get("Host", "")
+    if _host_name(host) not in request.app[CONFIG]["hosts"]:
+        return _bad(f"this server does not answer to the host {host!r}", 421)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
+        return _bad("cross-site requests are refused", 403)
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return _bad("cross-site requests are refused", 403)
+    return await handler(request)
+
+
+def _model_allowed(config: dict[str, Any], model: str) -> bool:
+    if model in config["models"]:
+        return True
+    return config["backend"] == "emulator" and model.startswith("emulator/")
 
 
 def _clean_messages(raw: Any) -> list[dict[str, str]] | None:
@@ -118,6 +188,9 @@ def _clean_messages(raw: Any) -> list[dict[str, str]] | None:
 
 
 async def _chat(request: web.Request) -> web.StreamResponse:
+    if request.content_type != "application/json":
+        return _bad("the body must be application/json", 415)
+    config = request.app[CONFIG]
     try:
         payload = await request.json()
     except ValueError:
@@ -128,9 +201,10 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     if messages is None:
         return _bad("messages: a list of {role: user|assistant, content: string}")
     model = payload.get("model")
-    if not isinstance(model, str) or not 0 < len(model) <= 300:
-        return _bad("model: a model id")
-    extra: dict[str, Any] = {}
+    if not isinstance(model, str) or not _model_allowed(config, model):
+        return _bad(f"model: one of {', '.join(config['models'])}")
+    # Only messages and model come from the browser; max_tokens and the rest are ours.
+    extra: dict[str, Any] = {"max_tokens": config["max_tokens"]}
     if model.startswith("emulator/tools"):
         extra["tools"] = [DEMO_TOOL]
     try:
@@ -140,7 +214,7 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     except ora.RequestValidationError as exc:
         return _bad(str(exc))
     # The relay opens the stream, relays it and always closes it (browser gone included).
-    return await relay_to_aiohttp(request, stream, heartbeat=request.app[CONFIG]["heartbeat"])
+    return await relay_to_aiohttp(request, stream, heartbeat=config["heartbeat"])
 
 
 async def serve(
@@ -149,8 +223,13 @@ async def serve(
     *,
     use_emulator: bool | None = None,
     ready: Callable[[str], Awaitable[None] | None] | None = None,
+    allow_hosts: tuple[str, ...] = (),
 ) -> None:
-    """Serve the chat until cancelled; ``ready(url)`` is called once the port is bound."""
+    """Serve the chat until cancelled; ``ready(url)`` is called once the port is bound.
+
+    Raises :class:`ServeError` when the address cannot be bound. ``allow_hosts`` adds
+    ``Host`` names to answer to (the local names and ``host`` always are).
+    """
     if use_emulator is None:
         use_emulator = not os.environ.get("OPENROUTER_API_KEY")
     async with contextlib.AsyncExitStack() as stack:
@@ -168,8 +247,16 @@ async def serve(
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
+        # The bound address is a name the page may be opened by; a wildcard is not.
+        app[CONFIG]["hosts"].update(
+            h.lower().strip("[]") for h in (host, *allow_hosts) if h not in ("0.0.0.0", "::", "")
+        )
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ServeError(f"Cannot serve the chat app on {host}:{port}: {reason}") from None
         bound = runner.addresses[0]
         url = f"http://{bound[0]}:{bound[1]}/"
         if ready is not None:
@@ -179,7 +266,7 @@ async def serve(
         await asyncio.get_running_loop().create_future()  # until cancelled
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m examples.chat_app", description="Chat in the browser over the relay."
     )
@@ -187,6 +274,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument(
         "--emulator", action="store_true", help="use the emulator even if OPENROUTER_API_KEY is set"
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (when serving beyond this machine)",
     )
     args = parser.parse_args(argv)
     use_emulator = True if args.emulator else None
@@ -197,9 +291,23 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"Chat app ({backend}) on {url}  (Ctrl+C to stop)", flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, use_emulator=use_emulator, ready=ready))
+    try:
+        asyncio.run(
+            serve(
+                args.host,
+                args.port,
+                use_emulator=use_emulator,
+                ready=ready,
+                allow_hosts=tuple(args.allow_host),
+            )
+        )
+    except KeyboardInterrupt:
+        pass
+    except ServeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
