@@ -38,6 +38,7 @@ from ._errors import ProtocolError
 __all__ = ["SSEComment", "SSEEvent", "SSEParser"]
 
 _BOM = b"\xef\xbb\xbf"
+_MAX_RETRY_DIGITS = 18
 
 
 @final
@@ -352,6 +353,10 @@ class SSEParser:
             if 0 not in value:
                 self._last_event_id = value.decode("utf-8", "replace")
         elif name == b"retry" and value.isdigit():  # bytes.isdigit: ASCII only, never empty
-            self._retry = self._event_retry = int(value)
-            self._event_fields = True
+            digits = value.lstrip(b"0") or b"0"
+            # More than 18 digits (~30 million years) means nothing a client could honour, and
+            # int() refuses past 4,300 digits: such a value is ignored like a malformed one.
+            if len(digits) <= _MAX_RETRY_DIGITS:
+                self._retry = self._event_retry = int(digits)
+                self._event_fields = True
         # Any other field name is ignored, as the standard says.

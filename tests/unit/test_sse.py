@@ -235,6 +235,19 @@ def test_retry_accepts_ascii_digits_only() -> None:
     assert parsed.retry == 1500
 
 
+def test_retry_with_thousands_of_digits_is_ignored_not_fatal() -> None:
+    # Regression (#12): int() refuses more than 4,300 digits and raised a raw ValueError.
+    huge = b"9" * 5000
+    parsed = parse_all_ways(
+        b"retry: " + huge + b"\ndata: a\n\nretry: " + b"0" * 5000 + b"25\ndata: b\n\n"
+    )
+    assert parsed.items == [ev("a"), ev("b", retry=25)]
+    assert parse_all_ways(b"retry: " + b"1" * 18 + b"\ndata: c\n\n").items == [
+        ev("c", retry=int("1" * 18))
+    ]
+    assert parse_all_ways(b"retry: " + b"1" * 19 + b"\ndata: c\n\n").items == [ev("c")]
+
+
 def test_retry_without_data_still_sets_reconnection_time() -> None:
     parsed = parse_all_ways(b"retry: 42\n\ndata: x\n\n")
     assert parsed.items == [ev("x")]

@@ -171,7 +171,12 @@ def reference(stream: bytes) -> tuple[list[Item], str | None]:
         elif name == "id":
             if "\x00" not in value:
                 last_id = value
-        elif name == "retry" and value and all(c in "0123456789" for c in value):
+        elif (
+            name == "retry"
+            and value
+            and all(c in "0123456789" for c in value)
+            and len(value.lstrip("0")) <= 18  # longer values are ignored
+        ):
             retry = int(value)
     return items, last_id
 
