@@ -313,7 +313,17 @@ class OpenRouter:
             elapsed=time.monotonic() - started,
             generation_id=response_headers.get("X-Generation-Id"),
         )
-        return _parse_json(raw, path), info
+        data = _parse_json(raw, path)
+        if data.__class__ is dict and data.get("error") is not None:
+            # An error envelope (even under a 200) is raised inside the attempt, so the retry
+            # engine judges the code it declares; callers still check for it themselves.
+            from ._error_body import error_from_payload
+
+            error = error_from_payload(info.status_code, data, info.headers)
+            if error.generation_id is None:
+                error.generation_id = info.generation_id
+            raise error
+        return data, info
 
     def _open_stream(
         self,
