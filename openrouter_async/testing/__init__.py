@@ -11,7 +11,13 @@ OpenRouter's error bodies, request logging and fault injection::
         emu.fail_next(2, status=429, retry_after=0)
         emu.add_fault("mid_error(after=3,code=502)", model="emulator/lorem")
 
-Built-in models (``emulator/`` author; $1/M prompt, $2/M completion tokens):
+Keys: ``Emulator()`` accepts only the bearer key ``"test-key"`` (what ``emu.client()`` sends)
+and the management key ``"test-management-key"``; any other key gets 401 "User not found."
+(``Emulator(api_key=None)`` accepts any non-empty key). As on OpenRouter, ``GET /credits``
+needs a management key (403 otherwise): ``emu.client(api_key="test-management-key")``.
+
+Built-in models (``emulator/`` author, served by provider ``FakeProvider``; $1/M prompt,
+$2/M completion tokens):
 
 * ``emulator/echo``: repeats the last user message's text, one token per word.
 * ``emulator/lorem``: ``tokens`` words of lorem ipsum (default 16; capped by ``max_tokens``
@@ -26,12 +32,15 @@ Built-in models (``emulator/`` author; $1/M prompt, $2/M completion tokens):
   properties with defaults by type; otherwise ``{"answer": <last user text>}``).
 * ``emulator/embed``: 64-dimension embeddings (also ``openai/text-embedding-3-small``, 1536).
 
-Catalog models ``openai/gpt-4o-mini``, ``google/gemini-2.5-flash``(``-image``) answer like
-echo and ``anthropic/claude-sonnet-4.5`` like reasoning, with their own provider and prices.
+Catalog models ``openai/gpt-4o-mini``, ``openai/gpt-3.5-turbo-instruct`` (for legacy
+``/completions``), ``google/gemini-2.5-flash``(``-image``) answer like echo and
+``anthropic/claude-sonnet-4.5`` like reasoning, with their own provider and prices.
 
 Per-request knobs (``tokens``, ``tps``, ``latency``, ``comments``, ``interval``, ``calls``):
 model suffix ``emulator/lorem:tokens=50:tps=100``, header ``X-Emulator-Options: tokens=50``,
-or body ``"emulator": {"tokens": 50}``; later sources win.
+or body ``"emulator": {"tokens": 50}``; later sources win. ``tokens`` is capped at 100,000
+and ``huge(size=)`` at 32 MiB (past a cap: 400 naming it), so no request can make the
+emulator allocate gigabytes.
 
 Faults come from the ``X-Emulator-Fault`` header, the model suffix ``:fault=<spec>`` (the rest
 of the model string), the body field ``"emulator": {"fault": "<spec>"}``, or Python
@@ -59,6 +68,32 @@ interval)``                            silence); ``seconds`` omitted/``forever``
 ``coalesce``                           whole body in one write
 ``slow(headers,body)``                 delay before the status line / before the body
 =====================================  ========================================================
+
+OpenRouter's OpenAPI schema. Every JSON body and stream chunk the emulator serves validates
+against the response schemas of OpenRouter's OpenAPI 3.1 description (official TypeScript SDK
+repository, ``.speakeasy/in.openapi.yaml``, commit ``cb9393a8``, 2026-08-22), checked by
+``tests/integration/test_emulator_schema.py``. Choices made to conform:
+
+* ``GET /generation``: ``data_region`` is ``"global"`` (a required enum there; no EU routing).
+* ``GET /providers``: headquarters and datacenters are ISO 3166-1 alpha-2 codes.
+* The built-in models' provider is ``FakeProvider`` (slug ``fake-provider``): provider names
+  are closed enums in the schema and this is the member it holds for a stand-in provider.
+* Embedding models list no ``supported_parameters`` (the closed ``Parameter`` enum has no
+  ``dimensions``/``encoding_format``; ``/embeddings`` still honours both).
+* The schema states no parameter ranges. Kept (400): ``max_tokens``/``max_completion_tokens``
+  >= 1, ``temperature`` 0-2, ``top_p`` 0-1, ``frequency_penalty``/``presence_penalty`` -2..2,
+  ``top_logprobs`` >= 0, which OpenRouter documents and its OpenAI-style upstreams enforce.
+  Dropped: the ranges of the OpenRouter-only samplers ``repetition_penalty``, ``min_p``,
+  ``top_a``, ``top_k`` (forwarded to providers that support them, dropped for the rest; only
+  their type is checked).
+
+Deliberate deviations, where the real API differs from its schema:
+
+==============================  =============================================================
+HTTP 200 with an error body     the ``error_200`` fault, as OpenRouter does (not in schema)
+``GET /generation`` without id  400, a status the schema does not list for that path
+``POST /completions``           still routed by OpenRouter, dropped from the current schema
+==============================  =============================================================
 """
 
 # The names below load lazily (PEP 562): the pytest plugin lives in this package and pytest

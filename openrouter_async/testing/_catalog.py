@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "EMULATOR_PROVIDER",
     "MODELS",
     "PROVIDERS",
     "CatalogQueryError",
@@ -22,6 +23,12 @@ __all__ = [
     "filter_models",
     "find_model",
 ]
+
+#: The provider serving the ``emulator/*`` models. OpenRouter's OpenAPI schema closes provider
+#: names to an enum; ``FakeProvider`` (slug ``fake-provider``) is the member it reserves for a
+#: stand-in provider, so bodies stay schema-valid while saying plainly that nothing real answered.
+EMULATOR_PROVIDER = "FakeProvider"
+EMULATOR_PROVIDER_SLUG = "fake-provider"
 
 _TEXT_PARAMS = (
     "max_tokens",
@@ -129,10 +136,10 @@ class ModelEntry:
 
 
 def _emulator_model(**kw: Any) -> ModelEntry:
-    """A built-in model: served by the "Emulator" provider at $1/M prompt, $2/M completion."""
+    """A built-in model: served by ``EMULATOR_PROVIDER`` at $1/M prompt, $2/M completion."""
     return ModelEntry(
-        provider="Emulator",
-        provider_slug="emulator",
+        provider=EMULATOR_PROVIDER,
+        provider_slug=EMULATOR_PROVIDER_SLUG,
         prompt_price="0.000001",
         completion_price="0.000002",
         created=1_750_000_000,
@@ -189,7 +196,9 @@ MODELS: tuple[ModelEntry, ...] = (
         description="Deterministic 64-dimension embeddings from a hash of the input.",
         behaviour="embed",
         output_modalities=("embeddings",),
-        supported_parameters=("dimensions", "encoding_format"),
+        # The schema's closed ``Parameter`` enum has no embedding parameters (``dimensions``,
+        # ``encoding_format``), so embedding models list none; /embeddings still honours both.
+        supported_parameters=(),
         max_completion_tokens=None,
         embedding_dims=64,
         popularity=10,
@@ -210,6 +219,34 @@ MODELS: tuple[ModelEntry, ...] = (
         categories=("programming", "marketing"),
         popularity=1,
         knowledge_cutoff="2023-10-01",
+    ),
+    ModelEntry(
+        id="openai/gpt-3.5-turbo-instruct",
+        name="OpenAI: GPT-3.5 Turbo Instruct",
+        created=1_695_859_200,
+        description="A completions-style model, here for legacy /completions (answers like echo).",
+        behaviour="echo",
+        provider="OpenAI",
+        provider_slug="openai",
+        prompt_price="0.0000015",
+        completion_price="0.000002",
+        context_length=4_095,
+        max_completion_tokens=4_096,
+        tokenizer="GPT",
+        supported_parameters=(
+            "max_tokens",
+            "temperature",
+            "top_p",
+            "stop",
+            "frequency_penalty",
+            "presence_penalty",
+            "seed",
+            "logit_bias",
+            "logprobs",
+            "top_logprobs",
+        ),
+        categories=("programming",),
+        popularity=11,
     ),
     ModelEntry(
         id="anthropic/claude-sonnet-4.5",
@@ -280,7 +317,7 @@ MODELS: tuple[ModelEntry, ...] = (
         max_completion_tokens=None,
         output_modalities=("embeddings",),
         tokenizer="GPT",
-        supported_parameters=("dimensions", "encoding_format"),
+        supported_parameters=(),
         embedding_dims=1536,
         popularity=4,
     ),
@@ -288,6 +325,7 @@ MODELS: tuple[ModelEntry, ...] = (
 
 _BY_ID = {m.id: m for m in MODELS}
 
+# Headquarters and datacenters are ISO 3166-1 alpha-2 codes, as the schema requires.
 PROVIDERS: tuple[dict[str, Any], ...] = tuple(
     {
         "name": name,
@@ -307,8 +345,8 @@ PROVIDERS: tuple[dict[str, Any], ...] = tuple(
             "US",
             ["US"],
         ),
-        ("Emulator", "emulator", "emulator.invalid", None, None, ["LOCAL"]),
-        ("Google", "google-vertex", "cloud.google.com", None, "US", ["US", "EU"]),
+        (EMULATOR_PROVIDER, EMULATOR_PROVIDER_SLUG, "emulator.invalid", None, None, ["US"]),
+        ("Google", "google-vertex", "cloud.google.com", None, "US", ["US", "BE"]),
         ("OpenAI", "openai", "openai.com", "https://status.openai.com", "US", ["US"]),
         ("Together", "together", "www.together.ai", None, "US", ["US"]),
     )

@@ -72,7 +72,9 @@ def generation_data(
         "user_agent": headers.get("User-Agent"),
         "external_user": body.get("user"),
         "service_tier": None,
-        "data_region": None,
+        # The schema makes this a required enum (global/europe/us); the emulator has no EU
+        # in-region routing, so every generation ran in the global region.
+        "data_region": "global",
         "session_id": body.get("session_id") or headers.get("x-session-id"),
         "request_id": f"req-emu{ctx.record.seq:06d}",
         "response_cache_source_id": None,

@@ -35,16 +35,20 @@ from ._wire import dumps, error_body
 __all__ = ["chat_completions", "embeddings", "legacy_completions"]
 
 _ROLES = ("system", "developer", "user", "assistant", "tool")
+# OpenRouter's OpenAPI schema states no ranges at all. Kept: the OpenAI-compatible limits the
+# API reference documents and OpenAI-style upstreams enforce with a 400 (max_tokens >= 1,
+# temperature 0-2, ...). Dropped: the OpenRouter-only samplers (repetition_penalty, min_p,
+# top_a, top_k), which OpenRouter forwards to providers that support them and drops for the
+# rest; their documented ranges even disagree between pages, so only their type is checked.
 _RANGES = {
     "temperature": (0.0, 2.0),
     "top_p": (0.0, 1.0),
     "frequency_penalty": (-2.0, 2.0),
     "presence_penalty": (-2.0, 2.0),
-    "repetition_penalty": (0.0, 2.0),
-    "min_p": (0.0, 1.0),
-    "top_a": (0.0, 1.0),
 }
-_INT_MINIMUMS = {"max_tokens": 1, "max_completion_tokens": 1, "top_k": 0, "top_logprobs": 0}
+_NUMBERS = ("repetition_penalty", "min_p", "top_a")
+_INT_MINIMUMS = {"max_tokens": 1, "max_completion_tokens": 1, "top_logprobs": 0}
+_INTS = ("top_k",)
 
 
 async def read_json(ctx: Ctx) -> dict[str, Any]:
@@ -75,12 +79,20 @@ def _check_params(ctx: Ctx, body: Mapping[str, Any]) -> None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
             raise ctx.error(400, f"{key}: must be a number between {lo:g} and {hi:g}")
+    for key in _NUMBERS:
+        value = body.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ctx.error(400, f"{key}: must be a number")
     for key, minimum in _INT_MINIMUMS.items():
         value = body.get(key)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ctx.error(400, f"{key}: must be an integer >= {minimum}")
+    for key in _INTS:
+        value = body.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ctx.error(400, f"{key}: must be an integer")
     if body.get("stream") is not None and not isinstance(body["stream"], bool):
         raise ctx.error(400, "stream: must be a boolean")
     tools = body.get("tools")

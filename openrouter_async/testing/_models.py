@@ -23,6 +23,7 @@ import attrs
 from ._catalog import ModelEntry
 
 __all__ = [
+    "MAX_TOKENS_KNOB",
     "Knobs",
     "Plan",
     "Step",
@@ -88,6 +89,16 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+#: Largest ``tokens`` knob: a plan holds every token up front, so an unbounded count would let
+#: one request make the emulator allocate gigabytes.
+MAX_TOKENS_KNOB = 100_000
+
+
+def _check_tokens(_instance: object, _attribute: object, tokens: int) -> None:
+    if not 0 <= tokens <= MAX_TOKENS_KNOB:
+        raise ValueError(f"tokens must be between 0 and {MAX_TOKENS_KNOB} (the emulator's cap)")
+
+
 @attrs.frozen
 class Knobs:
     """Per-request behaviour and pacing (every field also has an Emulator-wide default).
@@ -95,10 +106,11 @@ class Knobs:
     ``tokens``: emulator/lorem length. ``tps``: tokens per second (None = as fast as possible).
     ``latency``: seconds before the first token. ``comments``/``interval``: how many
     ``: OPENROUTER PROCESSING`` comments precede the first token, and the gap between them.
-    ``calls``: how many tool calls emulator/tools makes (first N tools).
+    ``calls``: how many tool calls emulator/tools makes (first N tools). ``tokens`` past
+    ``MAX_TOKENS_KNOB`` raises ``ValueError`` (from a request: a 400).
     """
 
-    tokens: int = 16
+    tokens: int = attrs.field(default=16, validator=_check_tokens)
     tps: float | None = None
     latency: float = 0.0
     comments: int = 1

@@ -61,8 +61,10 @@ def _path_matches(pattern: str | None, endpoint: str) -> bool:
 class Emulator:
     """An OpenRouter emulator on ``http://127.0.0.1:<ephemeral port>/api/v1``.
 
-    ``api_key``: the accepted bearer key; ``None`` accepts any non-empty key.
-    ``management_keys``: keys that may call ``GET /credits`` (also accepted everywhere).
+    ``api_key``: the accepted bearer key (by default only ``"test-key"``; any other key gets
+    401 "User not found."); ``None`` accepts any non-empty key.
+    ``management_keys``: keys that may call ``GET /credits`` (also accepted everywhere); other
+    keys get 403 there, as on OpenRouter.
     ``deterministic``: fixed ``created`` (``created`` arg) and sequential generation ids
     ``gen-<created>-emu000001``… so streams are byte-for-byte reproducible.
     ``lorem_tokens``/``tokens_per_second``/``first_token_latency``/``processing_comments``/
@@ -206,10 +208,15 @@ class Emulator:
         finally:
             await self.stop()
 
-    def client(self, **kwargs: Any) -> Any:
-        """An ``openrouter_async.OpenRouter`` pointed at this emulator (import is lazy)."""
+    def client(self, api_key: str | None = None, **kwargs: Any) -> Any:
+        """An ``openrouter_async.OpenRouter`` pointed at this emulator (import is lazy).
+
+        ``api_key`` defaults to the accepted key; pass one of ``management_keys``
+        (``"test-management-key"``) for a client that may call ``credits.get()``.
+        """
         module = importlib.import_module("openrouter_async._client")
-        api_key = self.api_key if self.api_key is not None else "emulator-any-key"
+        if api_key is None:
+            api_key = self.api_key if self.api_key is not None else "emulator-any-key"
         return module.OpenRouter(api_key=api_key, base_url=self.base_url, **kwargs)
 
     # --- faults --------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ._catalog import EMULATOR_PROVIDER
+
 __all__ = [
     "DONE",
     "PROCESSING",
@@ -99,7 +101,7 @@ def error_body(
     if include_metadata:
         meta: dict[str, Any] = {"error_type": error_type or default_type}
         if status == 502 and message is None:
-            meta["provider_name"] = "Emulator"
+            meta["provider_name"] = EMULATOR_PROVIDER
             meta["raw"] = '{"error":{"message":"upstream emulator failure","code":502}}'
         if metadata:
             meta.update(metadata)

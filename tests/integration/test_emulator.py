@@ -121,7 +121,7 @@ async def test_stream_shape(emulator: Emulator, http: aiohttp.ClientSession) -> 
     for chunk in chunks[:-1]:
         assert chunk["id"] == gen_id
         assert chunk["object"] == "chat.completion.chunk"
-        assert chunk["provider"] == "Emulator"
+        assert chunk["provider"] == "FakeProvider"
 
 
 # --- non-streaming shapes of the built-in models ------------------------------------------------

@@ -86,7 +86,10 @@ async def test_filters(models: Any) -> None:
     assert set(reasoning) == {"emulator/reasoning", "anthropic/claude-sonnet-4.5"}
     assert await ids(models, category="science") == ["emulator/reasoning"]
     assert await ids(models, q="SONNET") == ["anthropic/claude-sonnet-4.5"]
-    assert set(await ids(models, model_authors="openai")) == {"openai/gpt-4o-mini"}
+    assert set(await ids(models, model_authors="openai")) == {
+        "openai/gpt-4o-mini",
+        "openai/gpt-3.5-turbo-instruct",
+    }
     assert "openai/gpt-4o-mini" in await ids(models, providers="openai")
     cheap = await ids(models, max_price="0.5")  # prompt $/M
     assert "openai/gpt-4o-mini" in cheap
@@ -154,7 +157,9 @@ async def test_count_endpoints_providers(models: Any) -> None:
     status, providers = await models("/providers")
     assert status == 200
     slugs = {p["slug"] for p in providers["data"]}
-    assert {"openai", "anthropic", "emulator"} <= slugs
+    assert {"openai", "anthropic", "fake-provider"} <= slugs
+    fake = next(p for p in providers["data"] if p["name"] == "FakeProvider")
+    assert fake["datacenters"] == ["US"]  # ISO 3166-1 alpha-2, as the schema requires
     assert set(providers["data"][0]) == {
         "name",
         "slug",

@@ -105,7 +105,7 @@ async def test_http_error_from_header_and_suffix(
     status, raw, _ = await call(http, emulator, chat("emulator/echo:fault=http(502)"))
     assert status == 502
     meta = json.loads(raw)["error"]["metadata"]
-    assert meta["provider_name"] == "Emulator"
+    assert meta["provider_name"] == "FakeProvider"
     assert json.loads(meta["raw"])["error"]["code"] == 502
     assert emulator.requests[-1].faults == ("http",)
 

@@ -62,7 +62,7 @@ async def test_providers(emulator: Emulator) -> None:
     assert isinstance(providers, ProviderList)
     assert len(providers) == 5
     assert all(isinstance(p, Provider) for p in providers)
-    assert [p.slug for p in providers][:2] == ["anthropic", "emulator"]
+    assert [p.slug for p in providers][:2] == ["anthropic", "fake-provider"]
     openai = providers.by_slug("openai")
     assert openai is not None
     assert openai.name == "OpenAI"

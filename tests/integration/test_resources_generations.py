@@ -25,7 +25,7 @@ async def test_get_after_create(emulator: Emulator) -> None:
     assert emulator.requests[-1].query == {"id": done.id}
     assert gen.id == done.id
     assert gen.model == "emulator/echo"
-    assert gen.provider_name == "Emulator"
+    assert gen.provider_name == "FakeProvider"
     assert gen.api_type == "completions"
     assert gen.tokens_completion == 3
     assert gen.native_tokens_completion == 3

@@ -93,7 +93,7 @@ async def test_filters_are_reflected_in_results(emulator: Emulator) -> None:
         tiny_price = await client.models.list(max_price=0.0000001)
         extra = await client.models.list(extra_params={"q": "gemini", "use_rss": False})
     assert {m.id for m in embeds} == {"emulator/embed", "openai/text-embedding-3-small"}
-    assert len(everything) == everything.total_count == 11
+    assert len(everything) == everything.total_count == 12
     assert {m.id for m in embeds} <= {m.id for m in everything}
     prices = [m.pricing.decimal("prompt") for m in cheap_first if m.pricing]
     assert prices == sorted(prices)
@@ -112,7 +112,7 @@ async def test_iter_follows_next_offsets(emulator: Emulator) -> None:
             p
             async for p in client.models.iter(output_modalities="all", sort="most-popular", limit=3)
         ]
-    assert [len(p) for p in pages] == [3, 3, 3, 2]
+    assert [len(p) for p in pages] == [3, 3, 3, 3]
     assert [m.id for p in pages for m in p] == whole.ids()
     offsets = [r.query.get("offset") for r in emulator.requests[-4:]]
     assert offsets == [None, "3", "6", "9"]
@@ -122,7 +122,7 @@ async def test_iter_follows_next_offsets(emulator: Emulator) -> None:
     )
     assert pages[0].next_offset == 3
     assert pages[-1].next is None
-    assert all(p.total_count == 11 and p.response is not None for p in pages)
+    assert all(p.total_count == 12 and p.response is not None for p in pages)
 
 
 async def test_iter_without_limit_is_one_page(emulator: Emulator) -> None:
@@ -137,9 +137,9 @@ async def test_count(emulator: Emulator) -> None:
         text = await client.models.count()
         every = await client.models.count(output_modalities="all")
         several = await client.models.count(output_modalities=["text", "embeddings"])
-    assert text == 9
-    assert every == 11
-    assert several == 11
+    assert text == 10
+    assert every == 12
+    assert several == 12
     assert emulator.requests[-1].endpoint == "/models/count"
     assert emulator.requests[-1].query == {"output_modalities": "text,embeddings"}
 
