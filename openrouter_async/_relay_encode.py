@@ -3,7 +3,7 @@
 Each typed delta becomes one named SSE event whose ``data`` is a single line of JSON, so a
 browser needs no SDK knowledge: ``event: text`` / ``data: {"text": "Hel", "choice_index": 0}``.
 Keep-alives become comment lines, which every SSE reader ignores but which keep proxies and
-load balancers from timing the connection out. orjson never emits a raw CR or LF (they are
+load balancers from timing the connection out. JSON never holds a raw CR or LF (they are
 escaped inside strings), so one ``data:`` line per event is always enough.
 
 Event names and payloads (a stable contract; ``docs/relay.md`` documents it for front ends):
@@ -26,9 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
-
 from ._errors import OpenRouterError
+from ._json import dumps
 from .types.events import (
     AnnotationsDelta,
     Finish,
@@ -86,13 +85,15 @@ _INTERNAL_MESSAGE = "Internal error while relaying the stream"
 
 def sse_frame(name: str, payload: Mapping[str, Any]) -> bytes:
     """One complete SSE event: ``event: <name>``, one ``data:`` line of JSON, a blank line."""
-    return b"event: " + name.encode("ascii") + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
+    # _json.dumps: what the server sent may be nested past orjson's limit, and a non-UTF-8
+    # header byte reaches us as a lone surrogate (the generation id of ``done``).
+    return b"event: " + name.encode("ascii") + b"\ndata: " + dumps(payload) + b"\n\n"
 
 
 def comment(text: str) -> bytes:
     """An SSE comment line (ignored by readers); line breaks in ``text`` are flattened."""
     flat = " ".join(text.splitlines()).strip()
-    return b": " + flat.encode("utf-8") + b"\n\n"
+    return b": " + flat.encode("utf-8", "replace") + b"\n\n"
 
 
 def _text(e: TextDelta) -> bytes:

@@ -27,7 +27,6 @@ from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
 from ._config import RetryPolicy, Timeouts
-from ._convert import structure
 from ._deadline import DeadlineScope
 from ._decode import StreamDecoder
 from ._errors import (
@@ -41,7 +40,7 @@ from ._errors import (
 from ._retry import Retrier
 from ._sse import SSEComment, SSEParser
 from ._transport import MAX_ERROR_BODY, translate_exception
-from .types.chunks import ChatCompletionChunk
+from .types.chunks import ChatCompletionChunk, chunk_from_wire
 from .types.events import KeepAlive, StreamEvent, TextDelta
 from .types.responses import ChatCompletion, ResponseInfo
 
@@ -336,8 +335,8 @@ class Stream(Generic[E]):
                         events = decoder.feed(item.data)
                         got_data = True
                         if emit_chunks:
-                            if decoder.last_chunk is not None:
-                                pending.append(structure(decoder.last_chunk, ChatCompletionChunk))
+                            if decoder.last_chunk is not None:  # None for [DONE]
+                                pending.append(chunk_from_wire(decoder.last_chunk))
                         else:
                             pending.extend(events)
                         if decoder.done:

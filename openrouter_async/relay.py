@@ -317,6 +317,7 @@ async def relay_to_aiohttp(
                 watch.waiting = True
                 try:
                     event = await iterator.__anext__()
+                    data = encode_event(event)  # inside: a failure here is an error event too
                 except StopAsyncIteration:
                     break
                 except asyncio.CancelledError:
@@ -331,7 +332,6 @@ async def relay_to_aiohttp(
                     return response
                 finally:
                     watch.waiting = False
-                data = encode_event(event)
                 if data is not None:
                     await watch.write(data)
             else:

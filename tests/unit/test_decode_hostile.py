@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openrouter_async import _errors as e
+from openrouter_async._convert import structure
 from openrouter_async._decode import StreamDecoder, _complete_json_object, _ObjectScan
 from openrouter_async._json import dumps
+from openrouter_async.types.chunks import ChatCompletionChunk, ChoiceDelta, chunk_from_wire
 from openrouter_async.types.events import ReasoningDelta, TextDelta, ToolCallDone
 from tests.unit.test_decode import chunk, of, run, tool, tools
 
@@ -69,9 +71,8 @@ def test_deeply_nested_values_where_strings_belong(odd: Any) -> None:
     assert orjson.loads(final.choices[0].message.tool_calls[0].function.name) == odd
 
 
-def test_name_repeated_on_40000_fragments_is_linear() -> None:
-    # Regression: each repeat of the name re-joined and re-parsed all pieces so far (~10 s).
-    pieces = ['{"text": "'] + ["ab"] * 40_000 + ['"}']
+def decode_repeated_name(count: int) -> tuple[float, list[Any]]:
+    pieces = ['{"text": "'] + ["ab"] * count + ['"}']
     payloads = [tools(tool(0, id="call_1", name="f", arguments=pieces[0]))]
     payloads += [tools(tool(0, name="f", arguments=piece)) for piece in pieces[1:]]
     decoder = StreamDecoder()
@@ -79,10 +80,18 @@ def test_name_repeated_on_40000_fragments_is_linear() -> None:
     for payload in payloads:
         decoder.feed(payload)
     events = decoder.feed("[DONE]")
-    elapsed = time.process_time() - started
+    return time.process_time() - started, events
+
+
+def test_name_repeated_on_40000_fragments_is_linear() -> None:
+    # Regression: each repeat of the name re-joined and re-parsed all pieces so far, so
+    # 40,000 fragments took ~10 s. Ten times the fragments must cost about ten times as much
+    # (quadratic: a hundred times); a ratio, so a loaded machine does not make it flaky.
+    small, _ = decode_repeated_name(4_000)
+    large, events = decode_repeated_name(40_000)
     [done] = of(events, ToolCallDone)
     assert orjson.loads(done.arguments) == {"text": "ab" * 40_000}
-    assert elapsed < 2.0, elapsed  # measured ~0.3 s; the quadratic version took ~10 s
+    assert large < 30 * max(small, 0.01), (small, large)
 
 
 def test_second_call_to_the_same_tool_is_still_found() -> None:
@@ -242,3 +251,38 @@ def test_any_json_shape_gives_events_or_a_typed_error(payloads: list[str], kind:
 def text_of(completion: Any) -> str:
     first = [c for c in completion.choices if c.index == 0]
     return (first[0].message.content if first else None) or ""
+
+
+# ------------------------------------------------------------------ typed raw chunks
+
+
+@pytest.mark.parametrize("delta", [None, [], "x", 3, {"content": ["a"], "tool_calls": "t"}])
+def test_typed_chunks_take_any_delta(delta: Any) -> None:
+    # Regression: stream.chunks() raised a raw TypeError/AttributeError for these deltas.
+    raw = {"id": "g", "created": "soon", "choices": [{"index": 0, "delta": delta}, 7]}
+    typed = chunk_from_wire(raw)
+    assert typed.id == "g" and typed.created is None
+    assert typed.extra["created"] == "soon"  # the value of the wrong type is kept, not lost
+    [choice] = typed.choices or []
+    assert choice.index == 0 and isinstance(choice.delta, ChoiceDelta)
+    assert typed.extra["choices"] == raw["choices"]
+
+
+def test_typed_chunks_of_the_usual_shape_are_unchanged() -> None:
+    raw = orjson.loads(chunk({"content": "hi"}, finish="stop"))
+    assert chunk_from_wire(raw) == structure(raw, ChatCompletionChunk)
+
+
+def test_decoder_last_chunk_is_none_after_done() -> None:
+    # Regression: [DONE] left the previous chunk in last_chunk; chunks() yielded it twice.
+    decoder, _ = run(chunk({"content": "a"}))
+    assert decoder.last_chunk is not None
+    decoder.feed("[DONE]")
+    assert decoder.last_chunk is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(CHUNK)
+def test_typed_chunks_from_any_shape(raw: dict[str, Any]) -> None:
+    typed = chunk_from_wire(raw)
+    assert isinstance(typed, ChatCompletionChunk)
