@@ -57,6 +57,7 @@ from ._retry import set_testing
 if TYPE_CHECKING:
     from ._batch import (
         Batch,
+        BatchIndex,
         BatchProgress,
         BatchResult,
     )
@@ -166,6 +167,7 @@ __version__ = "0.1.0"
 # name -> module, imported on first attribute access (PEP 562).
 _LAZY: dict[str, str] = {
     "Batch": "._batch",
+    "BatchIndex": "._batch",
     "BatchProgress": "._batch",
     "BatchResult": "._batch",
     "ChatStream": "._streaming",
@@ -262,6 +264,7 @@ __all__ = [
     "BadGatewayError",
     "BadRequestError",
     "Batch",
+    "BatchIndex",
     "BatchProgress",
     "BatchResult",
     "CacheControl",

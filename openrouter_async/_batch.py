@@ -57,9 +57,20 @@ if TYPE_CHECKING:
     from ._client import OpenRouter
     from .types.chat_request import ChatRequest
 
-__all__ = ["Batch", "BatchProgress", "BatchResult"]
+__all__ = ["Batch", "BatchIndex", "BatchProgress", "BatchResult"]
 
 DEFAULT_CONCURRENCY = 16
+
+
+@attrs.frozen
+class BatchIndex:
+    """The id of an item given without one: its 0-based position in the input.
+
+    A type of its own, so it never equals an id you gave: ``BatchIndex(3) != 3``, and an
+    explicit id ``3`` cannot be mistaken for the fourth item.
+    """
+
+    index: int
 
 
 @attrs.frozen(kw_only=True)
@@ -68,8 +79,9 @@ class BatchResult:
 
     ``index`` is the item's 0-based position in the input; ``id`` the id it was given (the
     first element of an ``(id, request)`` pair, or an ``"id"`` key of a mapping) or else
-    ``index``. ``request`` is the item as sent: a :class:`ChatRequest`, or the plain mapping it
-    was given when that was a simple valid request; ``None`` when it could not be made into one.
+    ``BatchIndex(index)``; a duplicate id's result carries ``BatchIndex(index)`` too.
+    ``request`` is the item as sent: a :class:`ChatRequest`, or the plain mapping it was given
+    when that was a simple valid request; ``None`` when it could not be made into one.
     ``attempts`` counts the requests sent (0 for a bad item); ``latency`` is seconds from the
     first send to the final answer, retries and their waits included.
     """
@@ -173,8 +185,13 @@ class Batch:
       ``(id, exc)`` becomes a failed result without sending anything (a reader's way to
       report an unreadable record in line).
 
-    Items without an id get their 0-based index as ``id``. An item that is not a valid
-    request becomes a failed result with a :class:`RequestValidationError`.
+    Items without an id (or with a ``None`` ``"id"`` key) get ``BatchIndex(index)``, which
+    never equals an id you gave. An item whose id an earlier item has is not sent: its result
+    fails with a :class:`RequestValidationError` and carries ``BatchIndex(index)``, so the
+    first item's result is the only one under that id (``unique_ids=False`` skips the check,
+    and the memory of one entry per explicit id it costs, for input already known unique). An
+    item that is not a valid request becomes a failed result with a
+    :class:`RequestValidationError`.
 
     Options: ``concurrency`` workers (default 16; keep the client's ``PoolLimits.total`` at
     least as large); ``ordered=True`` yields results in input order instead of completion
@@ -207,8 +224,11 @@ class Batch:
         on_progress: ProgressCallback | None = None,
         progress_interval: float = 0.5,
         total: int | None = None,
+        unique_ids: bool = True,
     ) -> None:
         self._client = client
+        # explicit id -> index of the first item that used it
+        self._ids: dict[Any, int] | None = {} if unique_ids else None
         self.concurrency = _check_int(concurrency, "concurrency")
         self.window = _check_int(window if window is not None else 2 * concurrency, "window")
         self.ordered = bool(ordered)
@@ -524,15 +544,33 @@ class Batch:
 
     # -- one item --------------------------------------------------------------------------
 
-    @staticmethod
-    def _split(index: int, item: Any) -> tuple[Any, Any]:
-        """(id, request-ish) of an item, without validating the request."""
+    def _split(self, index: int, item: Any) -> tuple[Any, Any]:
+        """(id, request-ish) of an item, without validating the request; an id that cannot be
+        used gives ``(BatchIndex(index), the error)``."""
         if isinstance(item, tuple) and len(item) == 2:
-            return item[0], item[1]
-        if isinstance(item, Mapping) and "id" in item:
-            rest = dict(item)
-            return rest.pop("id"), rest
-        return index, item
+            item_id, raw = item
+        elif isinstance(item, Mapping) and "id" in item:
+            raw = dict(item)
+            item_id = raw.pop("id")
+            if item_id is None:
+                return BatchIndex(index), raw
+        else:
+            return BatchIndex(index), item
+        ids = self._ids
+        if isinstance(item_id, BatchIndex):
+            problem = "BatchIndex ids are reserved for items given without an id"
+        elif ids is None:
+            return item_id, raw
+        else:
+            try:
+                first = ids.setdefault(item_id, index)
+            except TypeError:
+                problem = f"an id must be hashable, got {type(item_id).__name__}"
+            else:
+                if first == index:
+                    return item_id, raw
+                problem = f"duplicate id {item_id!r}: item {first} has it; not sent"
+        return BatchIndex(index), RequestValidationError(problem, path="id")
 
     async def _run_item(self, index: int, item: Any) -> BatchResult:
         item_id, raw = self._split(index, item)

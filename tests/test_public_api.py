@@ -20,6 +20,7 @@ EXPECTED = {
     "BadGatewayError",
     "BadRequestError",
     "Batch",
+    "BatchIndex",
     "BatchProgress",
     "BatchResult",
     "CacheControl",

@@ -21,8 +21,11 @@ import orjson
 import pytest
 
 from openrouter_async._batch import BatchProgress
+from openrouter_async._batchfile_input import IdLedger, id_key
+from openrouter_async._batchfile_output import OutputFile
+from openrouter_async._cli import _batch_progress, build_parser
 from openrouter_async._cli import batch as batch_cli
-from openrouter_async._cli import build_parser
+from openrouter_async.batchfile import shard_of
 from openrouter_async.testing import Emulator
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and os.pread")
@@ -59,10 +62,19 @@ def write_input(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def read_output(path: Path) -> list[dict[str, Any]]:
+def read_output(path: Path, *, torn: int = 0) -> list[dict[str, Any]]:
+    """The records, as the documented reader sees them: lines that do not parse (torn
+    records, kept by the command) are skipped; there must be exactly ``torn`` of them."""
     data = path.read_bytes()
     assert data == b"" or data.endswith(b"\n"), "a torn last line"
-    return [orjson.loads(line) for line in data.splitlines()]
+    records, skipped = [], 0
+    for line in data.splitlines():
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            skipped += 1
+    assert skipped == torn
+    return records
 
 
 def latest(records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
@@ -95,7 +107,8 @@ async def test_each_line_becomes_one_record_and_bad_lines_name_their_line(
     status = await batch_cli.run(parse(str(source), str(out), "--model", "emulator/echo"))
     assert status == 1  # some failed
     records = {json.dumps(r["id"]): r for r in read_output(out)}
-    assert set(records) == {'"a"', "2", "3", "4", "7", '"b"'}
+    # lines without an id are named {"line": N}: never equal to an explicit id like 7
+    assert set(records) == {'"a"', '{"line": 2}', '{"line": 3}', '{"line": 4}', "7", '"b"'}
     ok = records['"a"']
     assert ok["ok"] is True
     assert ok["line"] == 1
@@ -106,9 +119,9 @@ async def test_each_line_becomes_one_record_and_bad_lines_name_their_line(
     assert ok["cost"] > 0
     assert ok["attempts"] == 1
     assert ok["latency"] >= 0
-    assert records["2"]["ok"] is True
-    assert records["2"]["line"] == 2
-    for key, line in (("3", 3), ("4", 4)):
+    assert records['{"line": 2}']["ok"] is True
+    assert records['{"line": 2}']["line"] == 2
+    for key, line in (('{"line": 3}', 3), ('{"line": 4}', 4)):
         bad = records[key]
         assert bad["ok"] is False
         assert bad["line"] == line
@@ -116,7 +129,7 @@ async def test_each_line_becomes_one_record_and_bad_lines_name_their_line(
         assert bad["error"]["type"] == "RequestValidationError"
         assert bad["error"]["path"] == f"line {line}"
         assert bad["attempts"] == 0
-    assert "invalid JSON" in records["3"]["error"]["message"]
+    assert "invalid JSON" in records['{"line": 3}']["error"]["message"]
     assert records["7"]["error"]["type"] == "BadRequestError"
     assert records["7"]["error"]["status"] == 400
     assert records["7"]["error"]["retryable"] is False
@@ -124,7 +137,7 @@ async def test_each_line_becomes_one_record_and_bad_lines_name_their_line(
     assert records['"b"']["line"] == 7
     err = capsys.readouterr().err
     assert "done: 6 written" in err
-    assert "2 ok, 4 failed, 2 bad input lines" in err
+    assert "2 ok, 4 failed: 2 bad input lines)" in err
     assert "tokens" in err
     assert "wall" in err
 
@@ -179,18 +192,28 @@ async def test_rerun_skips_every_finished_id_and_retry_errors_supersedes(
     assert len(emu.requests) == sent + 2
 
 
-async def test_a_torn_last_line_is_cut_before_resuming(emu: Emulator, tmp_path: Path) -> None:
-    source = write_input(tmp_path / "in.jsonl", [request_line(f"t{i}", f"t{i}") for i in range(5)])
+async def test_a_torn_last_line_is_kept_and_closed_before_resuming(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_input(
+        tmp_path / "in.jsonl",
+        [request_line(f"t{i}", f"t{i}", model="emulator/echo") for i in range(5)],
+    )
     out = tmp_path / "out.jsonl"
     done = {"id": "t0", "line": 1, "ok": True, "result": None, "error": None}
-    out.write_bytes(orjson.dumps(done) + b"\n" + b'{"id": "t1", "line": 2, "ok": tr')
+    before = orjson.dumps(done) + b"\n" + b'{"id":"t1","line":2,"ok":tr'
+    out.write_bytes(before)
     assert await batch_cli.run(parse(str(source), str(out))) == 0
-    records = read_output(out)
+    after = out.read_bytes()
+    # not a byte of what was there is lost: the torn line is closed, not cut
+    assert after.startswith(before + b"\n")
+    records = read_output(out, torn=1)
     assert Counter(r["id"] for r in records) == Counter({f"t{i}": 1 for i in range(5)})
     assert records[0] == done  # the finished line was kept, t0 not re-run
+    assert "1 torn line(s) in the output kept" in capsys.readouterr().err
 
 
-def test_load_finished_last_record_wins(tmp_path: Path) -> None:
+def test_the_output_scan_keeps_the_last_record_per_id(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     lines = [
         {"id": "x", "ok": False},
@@ -198,11 +221,23 @@ def test_load_finished_last_record_wins(tmp_path: Path) -> None:
         {"id": "x", "ok": True},
         {"id": 1, "ok": False},
         {"id": "1", "ok": True},
+        {"id": {"line": 4}, "ok": False},
     ]
-    out.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines) + b"garbage\n")
-    finished, unreadable = batch_cli.load_finished(out)
-    assert finished == {b'"x"': True, b'"y"': True, b"1": False, b'"1"': True}
-    assert unreadable == 1
+    out.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines) + b'{"id":"z",\n')
+    ledger = IdLedger()
+    output = OutputFile.open(out)
+    try:
+        assert output.scan(ledger) is False  # the file ends with a newline
+    finally:
+        output.close()
+    assert output.records == 6
+    assert output.torn == 1
+    assert len(ledger) == 5
+    for key, ok in [(b'"x"', True), (b'"y"', True), (b"1", False), (b'"1"', True)]:
+        assert ledger.in_output(key)
+        assert ledger.done(key, retry_errors=True) is ok
+    assert ledger.in_output(id_key({"line": 4}))
+    assert not ledger.in_output(b"4")  # the implicit id of line 4 is not the explicit 4
 
 
 # -- shards ---------------------------------------------------------------------------------------
@@ -210,12 +245,12 @@ def test_load_finished_last_record_wins(tmp_path: Path) -> None:
 
 def test_shard_of_is_stable_and_spreads() -> None:
     # pinned: changing the hash would silently re-split jobs already running on many machines
-    assert [batch_cli.shard_of(f"id-{i}", 4) for i in range(8)] == [3, 1, 1, 0, 0, 3, 1, 1]
-    assert batch_cli.shard_of(12, 1000) == 787
-    assert batch_cli.shard_of("12", 1000) != 787  # the JSON of the id, so 12 and "12" differ
-    assert batch_cli.shard_of({"b": 1, "a": 2}, 7) == batch_cli.shard_of({"a": 2, "b": 1}, 7)
-    assert batch_cli.shard_of("id-0", 1) == 0
-    counts = Counter(batch_cli.shard_of(f"k{i}", 4) for i in range(4000))
+    assert [shard_of(f"id-{i}", 4) for i in range(8)] == [3, 1, 1, 0, 0, 3, 1, 1]
+    assert shard_of(12, 1000) == 787
+    assert shard_of("12", 1000) != 787  # the JSON of the id, so 12 and "12" differ
+    assert shard_of({"b": 1, "a": 2}, 7) == shard_of({"a": 2, "b": 1}, 7)
+    assert shard_of("id-0", 1) == 0
+    counts = Counter(shard_of(f"k{i}", 4) for i in range(4000))
     assert set(counts) == {0, 1, 2, 3}
     assert min(counts.values()) > 850
     with pytest.raises(argparse.ArgumentTypeError):
@@ -374,13 +409,8 @@ async def test_ctrl_c_stops_cleanly_and_keeps_what_was_received(
 # -- the progress bar -----------------------------------------------------------------------------
 
 
-def test_progress_view_renders_the_snapshot() -> None:
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=True, width=200)
-    progress, update = batch_cli._progress_view(console)
-    snapshot = BatchProgress(
+def snapshot_for_view() -> BatchProgress:
+    return BatchProgress(
         total=100,
         done=40,
         succeeded=38,
@@ -399,8 +429,16 @@ def test_progress_view_renders_the_snapshot() -> None:
         concurrency=4,
         finished=False,
     )
-    update(snapshot)
-    console.print(progress.get_renderable())
+
+
+def test_progress_view_renders_the_snapshot() -> None:
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=200)
+    view = _batch_progress.BarProgress(console)
+    view(snapshot_for_view())
+    console.print(view.progress.get_renderable())
     text = buffer.getvalue()
     for expected in (
         "40/100",
@@ -410,6 +448,7 @@ def test_progress_view_renders_the_snapshot() -> None:
         "10.0/s",
         "1,234 tok",
         "$0.0123",
+        "ETA 0:06",
     ):
         assert expected in text, text
     assert "cooling down 0.5s" in text

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from openrouter_async import OpenRouter, RetryPolicy
-from openrouter_async._batch import Batch, BatchProgress, BatchResult
+from openrouter_async._batch import Batch, BatchIndex, BatchProgress, BatchResult
 from openrouter_async._errors import (
     BadRequestError,
     RequestValidationError,
@@ -218,7 +218,7 @@ async def test_ordered_mode_yields_input_order_within_the_window(emulator: Emula
             assert result.ok, result.error
             assert result.completion is not None
             assert result.completion.content == f"m{result.index}"
-            assert result.id == result.index
+            assert result.id == BatchIndex(result.index)
             indices.append(result.index)
         assert batch.closed  # a plain `async for` closes the batch when it ends
     assert indices == list(range(n))
@@ -298,7 +298,16 @@ async def test_item_forms_and_bad_items_are_per_item_errors(emulator: Emulator) 
     ]
     async with emulator.client() as client, client.batch(items, ordered=True) as batch:
         results = [r async for r in batch]
-    assert [r.id for r in results] == [0, 1, "named", "pair", "pair-typed", 5, 6, "reported"]
+    assert [r.id for r in results] == [
+        BatchIndex(0),
+        BatchIndex(1),
+        "named",
+        "pair",
+        "pair-typed",
+        BatchIndex(5),
+        BatchIndex(6),
+        "reported",
+    ]
     assert [r.completion.content for r in results[:5] if r.completion] == [
         "typed",
         "mapping",
@@ -490,3 +499,63 @@ def test_options_are_validated() -> None:
         Batch(client, [], rps=-1)
     with pytest.raises(RequestValidationError):
         Batch(client, 42)  # type: ignore[arg-type]
+
+
+# -- ids ------------------------------------------------------------------------------------------
+
+
+async def test_an_implicit_id_never_equals_an_explicit_one(emulator: Emulator) -> None:
+    """The fourth item has no id and another item's explicit id is 3: two different ids."""
+    items: list[Any] = [
+        {"id": 3, "model": "emulator/echo", "messages": user("explicit three")},
+        {"model": "emulator/echo", "messages": user("one")},
+        {"model": "emulator/echo", "messages": user("two")},
+        {"model": "emulator/echo", "messages": user("position three")},
+        {"id": None, "model": "emulator/echo", "messages": user("null id")},
+    ]
+    async with emulator.client() as client:
+        results = {r.id: r async for r in client.batch(items)}
+    assert set(results) == {3, BatchIndex(1), BatchIndex(2), BatchIndex(3), BatchIndex(4)}
+    assert BatchIndex(3) != 3
+    assert all(r.ok for r in results.values())
+    assert results[3].completion is not None
+    assert results[3].completion.content == "explicit three"
+    assert results[BatchIndex(3)].completion is not None
+    assert results[BatchIndex(3)].completion.content == "position three"
+
+
+async def test_later_duplicate_ids_fail_without_a_request(emulator: Emulator) -> None:
+    items: list[Any] = [
+        ("x", {"model": "emulator/echo", "messages": user("first x")}),
+        {"id": "y", "model": "emulator/echo", "messages": user("first y")},
+        ("x", {"model": "emulator/echo", "messages": user("second x")}),
+        {"id": "x", "model": "emulator/echo", "messages": user("third x")},
+        ("y", ValueError("an unreadable record under a used id")),
+        ([1], {"model": "emulator/echo", "messages": user("unhashable id")}),
+        (BatchIndex(0), {"model": "emulator/echo", "messages": user("reserved id")}),
+    ]
+    async with emulator.client() as client:
+        results = [r async for r in client.batch(items, ordered=True)]
+    assert [r.id for r in results] == ["x", "y", *(BatchIndex(i) for i in range(2, 7))]
+    assert [r.ok for r in results] == [True, True, False, False, False, False, False]
+    for r in results[2:]:
+        assert isinstance(r.error, RequestValidationError)
+        assert r.error.path == "id"
+        assert r.attempts == 0
+        assert r.request is None
+    assert "duplicate id 'x': item 0 has it" in str(results[2].error)
+    assert "duplicate id 'x': item 0 has it" in str(results[3].error)
+    assert "duplicate id 'y': item 1 has it" in str(results[4].error)
+    assert "hashable" in str(results[5].error)
+    assert "reserved" in str(results[6].error)
+    sent = sorted(r.body["messages"][0]["content"] for r in emulator.requests)
+    assert sent == ["first x", "first y"]  # nothing else was sent, or billed
+
+
+async def test_unique_ids_false_trusts_the_input(emulator: Emulator) -> None:
+    items = [("same", {"model": "emulator/echo", "messages": user(f"m{i}")}) for i in range(3)]
+    async with emulator.client() as client:
+        results = [r async for r in client.batch(items, unique_ids=False)]
+    assert [r.id for r in results] == ["same"] * 3
+    assert all(r.ok for r in results)
+    assert len(emulator.requests) == 3
