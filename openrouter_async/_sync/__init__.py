@@ -1,0 +1,1 @@
+"""The synchronous facade's machinery; the public face is :mod:`openrouter_async.sync`."""
