@@ -25,6 +25,7 @@ import orjson
 from ._config import ClientConfig, PoolLimits, RetryPolicy, Timeouts, merge_timeouts
 from ._deadline import DeadlineScope
 from ._errors import APIError, APITimeoutError, ClientClosedError, ProtocolError
+from ._http import Response
 from ._request import RequestPreparer
 from ._retry import Retrier
 from ._transport import Transport, read_body
@@ -350,7 +351,7 @@ class OpenRouter:
         timeouts = merge_timeouts(config.timeouts, timeout)
         transport = self._transport
 
-        async def send() -> Any:
+        async def send() -> Response:
             self._ensure_open()
             return await transport.send(
                 "POST", url, headers=headers, body=body, params=None, timeouts=timeouts, stream=True

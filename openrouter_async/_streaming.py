@@ -22,7 +22,7 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
@@ -37,6 +37,7 @@ from ._errors import (
     ProtocolError,
     StreamError,
 )
+from ._http import Response, Send
 from ._retry import Retrier
 from ._sse import SSEComment, SSEParser
 from ._transport import MAX_ERROR_BODY, translate_exception
@@ -67,7 +68,7 @@ class Stream(Generic[E]):
 
     def __init__(
         self,
-        send: Callable[[], Awaitable[Any]],
+        send: Send,
         *,
         timeouts: Timeouts,
         retry: RetryPolicy,
@@ -82,7 +83,7 @@ class Stream(Generic[E]):
         self._total_deadline = deadline  # time.monotonic() based, or None
         self._describe = describe
         self._state = _NEW
-        self._response: Any = None
+        self._response: Response | None = None
         self._parser = SSEParser()
         self._decoder = StreamDecoder(kind=kind, accumulate=accumulate)
         # An error found after events were decoded from the same read waits until the
@@ -219,13 +220,13 @@ class Stream(Generic[E]):
         if self._state != _DONE:
             self._state = _CLOSED
 
-    def _finish_body(self, response: Any) -> None:
+    def _finish_body(self, response: Response) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._response = None
         self._state = _DONE
-        if response.content.at_eof():
+        if response.at_eof():
             response.release()  # fully read: the connection goes back to the pool
         else:
             response.close()
@@ -299,7 +300,8 @@ class Stream(Generic[E]):
             else:
                 raise ClientClosedError("This stream is closed")
         response = self._response
-        read = response.content.readany
+        assert response is not None
+        read = response.read_chunk
         feed = self._parser.feed
         decoder = self._decoder
         pending = self._pending
@@ -354,7 +356,8 @@ class Stream(Generic[E]):
                             pending.clear()
                             await self._resend(error)
                             response = self._response
-                            read = response.content.readany
+                            assert response is not None
+                            read = response.read_chunk
                             feed = self._parser.feed
                             decoder = self._decoder
                             self._arm()
@@ -385,18 +388,17 @@ class Stream(Generic[E]):
             self._waiter = None
             self._deadline = 0.0
 
-    async def _drain_after_done(self, response: Any) -> None:
+    async def _drain_after_done(self, response: Response) -> None:
         """Read the end of the body after [DONE] so the connection can be reused."""
         self._waiter = None
         self._deadline = 0.0
-        content = response.content
-        if not content.at_eof():
+        if not response.at_eof():
             assert self._loop is not None
             size = 0
             with DeadlineScope(self._loop.time() + _DRAIN_SECONDS):
                 try:
                     while size <= _DRAIN_BYTES:
-                        chunk = await content.readany()
+                        chunk = await response.read_chunk()
                         if not chunk:
                             break
                         size += len(chunk)
@@ -478,7 +480,7 @@ def _header_text(value: str | None) -> str | None:
     return value if value.isprintable() else None
 
 
-async def _check_event_stream(response: Any) -> None:
+async def _check_event_stream(response: Response) -> None:
     """A 200 that is not an event stream (an HTML page, a JSON error envelope) raises the
     error its body describes instead of being read as an empty, truncated stream."""
     content_type = response.content_type
@@ -488,7 +490,7 @@ async def _check_event_stream(response: Any) -> None:
 
     raw = b""
     with contextlib.suppress(Exception):  # the body is evidence only; the type is what is wrong
-        raw = await response.content.read(MAX_ERROR_BODY)
+        raw = await response.read(MAX_ERROR_BODY)
     error = status_error_from_body(
         response.status, raw, response.headers, content_type=content_type
     )

@@ -11,8 +11,7 @@ import asyncio
 import logging
 import ssl as ssl_module
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -28,8 +27,9 @@ from ._errors import (
     FailurePoint,
     ProtocolError,
 )
+from ._http import Response
 
-__all__ = ["MAX_ERROR_BODY", "Transport", "read_body", "translate_exception"]
+__all__ = ["MAX_ERROR_BODY", "HTTPResponse", "Transport", "read_body", "translate_exception"]
 
 logger = logging.getLogger("openrouter_async")
 
@@ -95,6 +95,36 @@ def translate_exception(exc: BaseException, *, phase: str = "body") -> APIError:
     return APIConnectionError(
         f"Unexpected transport failure: {type(exc).__name__}: {exc}", failure_point=sent
     )
+
+
+class HTTPResponse:
+    """aiohttp's response as the SDK's :class:`~openrouter_async._http.Response`.
+
+    The reading methods are aiohttp's own bound methods stored as attributes, so the stream's
+    per-chunk read costs nothing over calling aiohttp directly.
+    """
+
+    __slots__ = (
+        "at_eof",
+        "close",
+        "content_type",
+        "headers",
+        "read",
+        "read_chunk",
+        "release",
+        "status",
+    )
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        content = response.content
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+        self.content_type = response.content_type if "Content-Type" in response.headers else ""
+        self.read_chunk: Callable[[], Awaitable[bytes]] = content.readany
+        self.read: Callable[[int], Awaitable[bytes]] = content.read
+        self.at_eof: Callable[[], bool] = content.at_eof
+        self.release: Callable[[], None] = response.release
+        self.close: Callable[[], None] = response.close
 
 
 class Transport:
@@ -187,7 +217,7 @@ class Transport:
         params: Mapping[str, str] | None,
         timeouts: Timeouts,
         stream: bool,
-    ) -> aiohttp.ClientResponse:
+    ) -> HTTPResponse:
         """Send one request and return the response with its status line and headers read.
 
         Raises ``APIStatusError`` (body read up to ``MAX_ERROR_BODY``) for status >= 400,
@@ -227,7 +257,7 @@ class Transport:
                 logger.debug("%s %s -> %d in %.3fs", method, _safe_url(url), status, elapsed)
             if status >= 400:
                 raise await self.status_error(response)
-            return response
+            return HTTPResponse(response)
         raise ProtocolError(f"More than {_MAX_REDIRECTS} redirects")
 
     def _follow(
@@ -269,24 +299,18 @@ class Transport:
         )
 
 
-async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+async def read_body(response: Response, limit: int) -> bytes:
     """The whole (decompressed) body, or ``ProtocolError`` past ``limit`` bytes.
 
     Read in pieces and counted as it arrives, so a 300 MB body or a gzip bomb costs at most
     ``limit`` plus one piece of memory, never the whole thing. The caller closes the response.
     """
-    declared = response.content_length
-    if declared is not None and declared > limit and not response.headers.get("Content-Encoding"):
-        raise ProtocolError(
-            f"The response body is {declared} bytes, over the limit of {limit} bytes "
-            "(OpenRouter(max_response_bytes=...))"
-        )
-    content = response.content
+    read = response.read
     chunks: list[bytes] = []
     size = 0
     while True:
         try:
-            chunk = await content.read(1 << 20)
+            chunk = await read(1 << 20)
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             raise translate_exception(exc, phase="body") from exc
         if not chunk:
@@ -305,11 +329,3 @@ def _safe_url(url: str) -> str:
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
-
-
-def release_or_close(response: Any, *, reusable: bool) -> None:
-    """Return a fully read response's connection to the pool, otherwise discard it."""
-    if reusable and response.content.at_eof():
-        response.release()
-    else:
-        response.close()
