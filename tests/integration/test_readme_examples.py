@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Literal
 
 import attrs
@@ -10,6 +15,17 @@ import pytest
 import openrouter_async as ora
 from openrouter_async import function_tool
 from openrouter_async.testing import Emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def readme_block(first_line: str) -> str:
+    """The fenced code block of the README whose first line starts with ``first_line``."""
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", README, flags=re.M | re.S)
+    found = [b for b in blocks if b.startswith(first_line)]
+    assert len(found) == 1, f"{len(found)} README blocks start with {first_line!r}"
+    return found[0]
 
 
 @pytest.fixture(autouse=True)
@@ -106,3 +122,93 @@ async def test_request_objects_and_tools_and_parse() -> None:
             response_format=Recipe,
         )
         assert isinstance(parsed.parsed, Recipe)
+
+
+# A fresh project has pytest-asyncio and this package, not the rest of our dev extra: load
+# just those two plugins (which is also much faster than every installed one).
+PLUGINS = ("-p", "pytest_asyncio.plugin", "-p", "openrouter_async.testing._pytest_plugin")
+
+
+def _run_pytest(project: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "OPENROUTER_"))}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *PLUGINS,
+            "test_my_app.py",
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_pytest_example_runs_in_a_fresh_project(tmp_path: Path) -> None:
+    """The two README blocks, copied into an empty project, pass as they are."""
+    (tmp_path / "test_my_app.py").write_text(readme_block("# test_my_app.py"))
+    bare = _run_pytest(tmp_path)  # what users hit before the README showed the setting
+    assert bare.returncode != 0
+    assert "async def functions are not natively supported" in bare.stdout + bare.stderr
+    (tmp_path / "pyproject.toml").write_text(readme_block("# pyproject.toml"))
+    result = _run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+async def test_structured_output_on_a_stream() -> None:
+    @attrs.define
+    class Recipe:
+        title: str
+        minutes: int
+
+    assert "ora.response_format_for(Recipe)" in README
+    async with Emulator() as emu, emu.client() as client:
+        pieces: list[str] = []
+        async with client.chat.completions.stream(
+            model="emulator/json",
+            messages=[{"role": "user", "content": "A recipe"}],
+            response_format=ora.response_format_for(Recipe),
+        ) as stream:
+            async for text in stream.text_stream:
+                pieces.append(text)
+            recipe = ora.parse_completion(await stream.get_final_completion(), Recipe).parsed
+    assert len(pieces) > 1  # it did arrive in pieces
+    assert recipe == Recipe(title="", minutes=0)
+    sent = emu.requests[-1].body["response_format"]
+    assert sent["type"] == "json_schema"
+    assert set(sent["json_schema"]["schema"]["required"]) == {"title", "minutes"}
+
+
+async def test_the_emulator_accepts_only_test_key_by_default() -> None:
+    assert "`Emulator()` accepts only the API key `test-key`" in README
+    async with Emulator() as emu:
+        async with emu.client() as client:  # uses test-key
+            assert (await client.key.get()) is not None
+        async with ora.OpenRouter(api_key="sk-or-mine", base_url=emu.base_url) as client:
+            with pytest.raises(ora.AuthenticationError):
+                await client.key.get()
+    async with Emulator(api_key=None) as emu:
+        async with ora.OpenRouter(api_key="sk-or-mine", base_url=emu.base_url) as client:
+            assert (await client.key.get()) is not None
+
+
+def test_install_lines_name_this_project_and_its_extras() -> None:
+    install = readme_block("pip install openrouter-async")
+    source = readme_block("pip install -e '.[cli]'")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    name = re.search(r'^name = "([^"]+)"', pyproject, flags=re.M)
+    assert name is not None and f"pip install {name.group(1)} " in install
+    extras = set(re.findall(r"\[([a-z]+)\]", install + source))
+    assert extras == {"cli"}
+    declared = pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    assert re.search(r"^cli = \[", declared, flags=re.M)
+    assert (ROOT / "pyproject.toml").is_file()  # `-e .` from the repository root finds it
