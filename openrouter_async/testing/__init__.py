@@ -92,6 +92,8 @@ Deliberate deviations, where the real API differs from its schema:
 ==============================  =============================================================
 HTTP 200 with an error body     the ``error_200`` fault, as OpenRouter does (not in schema)
 ``GET /generation`` without id  400, a status the schema does not list for that path
+``mid_error(code=<text>)``      a string ``error.code`` (OpenRouter's streaming docs show one;
+                                the schema says integer); integer codes are the default
 ``POST /completions``           still routed by OpenRouter, dropped from the current schema
 ==============================  =============================================================
 """
