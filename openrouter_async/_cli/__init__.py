@@ -20,7 +20,7 @@ PROG = "openrouter-async"
 
 #: name -> (module under openrouter_async._cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "chat": ("chat", "stream a chat reply to the terminal"),
+    "chat": ("chat", "stream a chat reply to the terminal, or converse (no prompt, or -i)"),
     "models": ("models", "list models with context length and prices"),
     "batch": ("batch", "run many chat requests concurrently"),
     "emulator": ("emulator", "serve the OpenRouter emulator on a local port"),
@@ -81,7 +81,7 @@ def build_parser(
         prog=PROG,
         description="Async streaming SDK for the OpenRouter API: command line tools.",
         epilog=(
-            "No key? Try `openrouter-async demo` or `openrouter-async chat --emulator hello`. "
+            "No key? Try `openrouter-async demo` or `openrouter-async chat --emulator`. "
             "Run `openrouter-async <command> --help` for a command's options."
         ),
     )

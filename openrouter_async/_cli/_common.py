@@ -199,7 +199,9 @@ async def _keyless_session() -> AsyncIterator[Any]:
 
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(drop_key)
-    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+    async with aiohttp.ClientSession(
+        trace_configs=[trace], cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
         yield session
 
 
