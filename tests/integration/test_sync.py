@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import attrs
 import pytest
@@ -18,7 +20,7 @@ import openrouter_async as ora
 from openrouter_async import sync
 from openrouter_async._chat import ChatCompletions as AsyncChatCompletions
 from openrouter_async._resources.models import Models as AsyncModels
-from tests.integration.sync_support import MANAGEMENT_KEY, ThreadedEmulator, emu
+from tests.integration.sync_support import KEY, MANAGEMENT_KEY, ThreadedEmulator, emu
 
 __all__ = ["emu"]  # the fixture, imported for pytest
 
@@ -325,3 +327,19 @@ def test_repr_and_state_never_show_the_key(emu: ThreadedEmulator) -> None:
     client.close()
     assert client.state is ora.ClientState.CLOSED
     assert "state=closed" in repr(client)
+
+
+def test_the_readme_example_as_written(
+    emu: ThreadedEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (block,) = [
+        b
+        for b in re.findall(r"^```python\n(.*?)^```", readme, flags=re.M | re.S)
+        if b.startswith("from openrouter_async.sync import OpenRouter")
+    ]
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", emu.base_url)
+    exec(compile(block, "README.md", "exec"), {})
+    assert capsys.readouterr().out == "Say hi\nTell me a story"
+    assert [r.model for r in emu.requests] == ["openai/gpt-4o-mini"] * 2
