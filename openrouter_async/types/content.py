@@ -140,7 +140,7 @@ class ImageURL:
     extra: Mapping[str, Any] | None = extra_field()
 
 
-def _to_image_url(value: ImageURL | Mapping[str, Any] | str) -> ImageURL:
+def to_image_url(value: ImageURL | Mapping[str, Any] | str) -> ImageURL:
     if isinstance(value, str):
         try:
             return ImageURL(url=value)
@@ -155,7 +155,7 @@ class ImagePart:
     """``{"type": "image_url", "image_url": {"url", "detail"?}}``; a URL string is accepted too."""
 
     type: Literal["image_url"] = attrs.field(default="image_url", validator=constant("image_url"))
-    image_url: ImageURL = attrs.field(converter=_to_image_url)
+    image_url: ImageURL = attrs.field(converter=to_image_url)
     extra: Mapping[str, Any] | None = extra_field()
 
 

@@ -22,6 +22,7 @@ from ._validators import (
     dispatch,
     extra_field,
     fail,
+    optional_choice,
     optional_json_object,
     optional_str,
     required_str,
@@ -31,15 +32,18 @@ from ._validators import (
 from .content import (
     ContentPart,
     ImagePart,
+    ImageURL,
     OtherPart,
     TextPart,
     to_content,
+    to_image_url,
     to_optional_content,
     to_text_content,
 )
 from .responses import ChatMessage
 
 __all__ = [
+    "AssistantImage",
     "AssistantMessage",
     "DeveloperMessage",
     "Message",
@@ -120,16 +124,32 @@ def _to_tool_calls(
     return coerce_models(value, "tool_calls", _tool_call, what="tool calls")
 
 
-def _image_part(value: object, path: str) -> ImagePart:
-    return coerce_model(ImagePart, value, path)
+@request_model
+@attrs.frozen(kw_only=True)
+class AssistantImage:
+    """A generated image echoed back in an assistant message: ``{"image_url": {"url": ...}}``,
+    as the API returns it (``type`` is optional here; the url may be raw base64)."""
+
+    type: Literal["image_url"] | None = attrs.field(
+        default=None, validator=optional_choice("image_url")
+    )
+    image_url: ImageURL = attrs.field(converter=to_image_url)
+    extra: Mapping[str, Any] | None = extra_field()
+
+
+def _image(value: object, path: str) -> AssistantImage | ImagePart:
+    # With a "type" it is an ordinary image part; without one it is sent without one too.
+    if isinstance(value, ImagePart) or (isinstance(value, Mapping) and "type" in value):
+        return coerce_model(ImagePart, value, path)
+    return coerce_model(AssistantImage, value, path, what="an AssistantImage, an ImagePart")
 
 
 def _to_images(
-    value: Sequence[ImagePart | Mapping[str, Any]] | None,
-) -> tuple[ImagePart, ...] | None:
+    value: Sequence[AssistantImage | ImagePart | Mapping[str, Any]] | None,
+) -> tuple[AssistantImage | ImagePart, ...] | None:
     if value is None:
         return None
-    return coerce_models(value, "images", _image_part, what="image parts")
+    return coerce_models(value, "images", _image, what="images")
 
 
 def _to_reasoning_details(
@@ -169,7 +189,9 @@ class AssistantMessage:
     reasoning_details: tuple[Mapping[str, Any], ...] | None = attrs.field(
         default=None, converter=_to_reasoning_details, validator=_check_reasoning_details
     )
-    images: tuple[ImagePart, ...] | None = attrs.field(default=None, converter=_to_images)
+    images: tuple[AssistantImage | ImagePart, ...] | None = attrs.field(
+        default=None, converter=_to_images
+    )
     audio: Mapping[str, Any] | None = attrs.field(default=None, validator=optional_json_object)
     model: str | None = attrs.field(default=None, validator=optional_str())
     extra: Mapping[str, Any] | None = extra_field()

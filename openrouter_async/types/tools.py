@@ -171,7 +171,7 @@ def to_tools(value: Sequence[AnyTool | Mapping[str, Any]] | None) -> tuple[AnyTo
 @request_model
 @attrs.frozen(kw_only=True)
 class FunctionName:
-    name: str = attrs.field(validator=_check_name)
+    name: str = attrs.field(validator=required_str())
     extra: Mapping[str, Any] | None = extra_field()
 
 
