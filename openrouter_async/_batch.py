@@ -198,8 +198,8 @@ class Batch:
     order; ``window`` bounds how many items may be pulled but not yet taken by the consumer
     (default ``2 * concurrency``; in ordered mode this is the reorder window); ``rps``
     requests per second and ``tpm`` model tokens per minute (estimated, corrected by usage);
-    ``retry`` the retry policy (default: the client's); ``timeout`` and ``extra_headers`` for
-    every request; ``on_progress(BatchProgress)`` called every ``progress_interval`` seconds
+    ``retry`` the retry policy (default: the client's; ``max_retries`` overrides its count);
+    ``timeout``, ``extra_headers`` and ``extra_query`` for every request; ``on_progress(BatchProgress)`` called every ``progress_interval`` seconds
     and once at the end; ``total`` the item count for progress and ETA (default:
     ``len(requests)`` when it has one).
 
@@ -221,6 +221,8 @@ class Batch:
         retry: RetryPolicy | None = None,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
         on_progress: ProgressCallback | None = None,
         progress_interval: float = 0.5,
         total: int | None = None,
@@ -232,9 +234,13 @@ class Batch:
         self.concurrency = _check_int(concurrency, "concurrency")
         self.window = _check_int(window if window is not None else 2 * concurrency, "window")
         self.ordered = bool(ordered)
-        self._policy = retry if retry is not None else client.config.retry
+        policy = retry if retry is not None else client.config.retry
+        if max_retries is not None:
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        self._policy = policy
         self._timeout = timeout
         self._headers = extra_headers
+        self._query = extra_query
         self._on_progress = on_progress
         self._interval = _check_rate(progress_interval, "progress_interval") or 0.5
         rps = _check_rate(rps, "rps")
@@ -630,7 +636,11 @@ class Batch:
                 # One attempt per call: the retries are this engine's, with the batch's
                 # shared cool-down, not the client's.
                 completion = await create(
-                    request, max_retries=0, timeout=self._timeout, extra_headers=self._headers
+                    request,
+                    max_retries=0,
+                    timeout=self._timeout,
+                    extra_headers=self._headers,
+                    extra_query=self._query,
                 )
             except BaseException:
                 self._in_flight -= 1

@@ -49,6 +49,7 @@ class ChatCompletions:
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> ChatCompletion:
         """Send a chat completion request and return the whole completion.
@@ -56,7 +57,8 @@ class ChatCompletions:
         Pass a :class:`ChatRequest`, or its fields as keyword arguments (plain dicts are
         validated the same way). ``response`` on the result holds status, headers, elapsed.
         A 200 whose body is an error, or a choice that finished with ``"error"``, raises.
-        ``timeout`` and ``max_retries`` override the client's settings for this call.
+        ``timeout``, ``max_retries``, ``extra_headers`` and ``extra_query`` apply to this call
+        only (every method that sends a request takes them); ``extra_body`` is a request field.
         """
         body = _fast_body(request, kwargs, None)
         if body is None:
@@ -76,6 +78,7 @@ class ChatCompletions:
             timeout=timeout,
             extra_headers=extra_headers,
             max_retries=max_retries,
+            extra_query=extra_query,
         )
         completion = parse_chat_completion(data, status_code=info.status_code, headers=info.headers)
         object.__setattr__(completion, "response", info)
@@ -90,6 +93,8 @@ class ChatCompletions:
         strict: bool = True,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> ParsedChatCompletion[T]:
         """Structured output: ask for JSON matching ``response_format`` (an attrs class,
@@ -115,6 +120,8 @@ class ChatCompletions:
             attrs.evolve(chat_request, response_format=fmt),
             timeout=timeout,
             extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
         )
         return parse_completion(completion, response_format)
 
@@ -125,6 +132,8 @@ class ChatCompletions:
         *,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
         accumulate: bool = True,
         **kwargs: Any,
     ) -> ChatStream:
@@ -149,6 +158,8 @@ class ChatCompletions:
             kind="chat",
             timeout=timeout,
             extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
             accumulate=accumulate,
         )
 
@@ -172,6 +183,8 @@ class Chat:
         on_tool_call: Callable[[ToolInvocation], Awaitable[None] | None] | None = None,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> ToolRunResult:
         """Call the model, run the tools it asks for, send the results back, until it answers.
@@ -194,6 +207,8 @@ class Chat:
             on_tool_call=on_tool_call,
             timeout=timeout,
             extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
             **kwargs,
         )
 
@@ -209,6 +224,8 @@ class Chat:
         on_tool_call: Callable[[ToolInvocation], Awaitable[None] | None] | None = None,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> ToolRunStream:
         """:meth:`run_tools` over streaming requests: ``async with ... as run: async for event
@@ -226,5 +243,7 @@ class Chat:
             on_tool_call=on_tool_call,
             timeout=timeout,
             extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
             **kwargs,
         )

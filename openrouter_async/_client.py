@@ -24,7 +24,13 @@ import orjson
 
 from ._config import ClientConfig, PoolLimits, RetryPolicy, Timeouts, merge_timeouts
 from ._deadline import DeadlineScope
-from ._errors import APIError, APITimeoutError, ClientClosedError, ProtocolError
+from ._errors import (
+    APIError,
+    APITimeoutError,
+    ClientClosedError,
+    ProtocolError,
+    RequestValidationError,
+)
 from ._http import Response
 from ._request import RequestPreparer
 from ._retry import Retrier
@@ -110,9 +116,60 @@ class OpenRouter:
             max_response_bytes=max_response_bytes,
         )
         self._transport = Transport(self._config, session=session, ssl=ssl)
+        self._parent: OpenRouter | None = None
         self._prep = RequestPreparer(self._config)
         self._json_headers: dict[str, str] | None = None
         self._policies: dict[int, RetryPolicy] = {}
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeouts | float | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int | None = None,
+    ) -> OpenRouter:
+        """A client with other defaults that shares this one's connection pool.
+
+        ``client.with_options(timeout=5, max_retries=0).chat.completions.create(...)``. The
+        new client lives as long as this one: closing it only marks it closed, and closing
+        this one closes both. ``default_headers`` are added to (and override) this client's.
+        """
+        config = self._config
+        policy = retry or config.retry
+        if max_retries is not None:
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        merged = {**config.headers}
+        if default_headers:
+            from ._config import check_header
+
+            for name, value in default_headers.items():
+                check_header(name, value)
+                if name.lower() == "authorization":
+                    raise RequestValidationError(
+                        "set the key with api_key=, not a default header",
+                        path="headers.Authorization",
+                    )
+                merged[name] = value
+        size = config.max_response_bytes if max_response_bytes is None else max_response_bytes
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise RequestValidationError("must be an integer >= 1", path="max_response_bytes")
+        derived = object.__new__(OpenRouter)
+        derived._config = attrs.evolve(
+            config,
+            timeouts=merge_timeouts(config.timeouts, timeout),
+            retry=policy,
+            headers=merged,
+            max_response_bytes=size,
+        )
+        derived._transport = self._transport
+        derived._parent = self._parent or self
+        derived._state = ClientState.UNOPENED
+        derived._prep = RequestPreparer(derived._config)
+        derived._json_headers = None
+        derived._policies = {}
+        return derived
 
     # -- resources (imported on first use: `import openrouter_async` stays light) ----------
 
@@ -200,16 +257,22 @@ class OpenRouter:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (idempotent; a caller's session is left open)."""
+        """Close the connection pool (idempotent; a caller's session is left open).
+
+        A client made by :meth:`with_options` only marks itself closed: the pool is its
+        parent's."""
         if self._state is ClientState.CLOSED:
             return
         self._state = ClientState.CLOSED
-        await self._transport.aclose()
+        if self._parent is None:
+            await self._transport.aclose()
 
     def __del__(self) -> None:
         state = getattr(self, "_state", ClientState.CLOSED)
         if state is ClientState.CLOSED or not hasattr(self, "_transport"):
             return  # closed, or the constructor raised before there was anything to close
+        if getattr(self, "_parent", None) is not None:
+            return  # the pool is the parent's to close
         dropped = self._transport.close_now()
         if state is ClientState.OPEN or dropped:
             warnings.warn(
@@ -223,6 +286,9 @@ class OpenRouter:
     def _ensure_open(self) -> None:
         if self._state is ClientState.CLOSED:
             raise ClientClosedError("This OpenRouter client is closed; create a new one")
+        parent = self._parent
+        if parent is not None:
+            parent._ensure_open()
         self._state = ClientState.OPEN
 
     # -- request pipeline ------------------------------------------------------------------
@@ -240,10 +306,17 @@ class OpenRouter:
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> tuple[Any, ResponseInfo]:
-        """Send a non-streaming request with retries; return the parsed JSON and its info."""
+        """Send a non-streaming request with retries; return the parsed JSON and its info.
+
+        ``timeout``, ``max_retries``, ``extra_headers`` and ``extra_query`` are the per-call
+        options every resource method takes; this and :meth:`_open_stream` are the only
+        places that resolve them against the client's settings."""
         self._ensure_open()
         config = self._config
+        if extra_query:
+            params = _merge_query(params, extra_query)
         if extra_headers is None and body is not None:
             headers = self._json_headers or self._cache_json_headers()
         else:
@@ -336,6 +409,8 @@ class OpenRouter:
         timeout: Timeouts | float | None,
         extra_headers: Mapping[str, str] | None,
         accumulate: bool = True,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> S:
         """Build a (not yet sent) stream of ``stream_cls`` for a POST of ``body`` to ``path``.
 
@@ -349,18 +424,25 @@ class OpenRouter:
         )
         url = self._prep.url(path)
         timeouts = merge_timeouts(config.timeouts, timeout)
+        params = _merge_query(None, extra_query) if extra_query else None
         transport = self._transport
 
         async def send() -> Response:
             self._ensure_open()
             return await transport.send(
-                "POST", url, headers=headers, body=body, params=None, timeouts=timeouts, stream=True
+                "POST",
+                url,
+                headers=headers,
+                body=body,
+                params=params,
+                timeouts=timeouts,
+                stream=True,
             )
 
         return stream_cls(
             send,
             timeouts=timeouts,
-            retry=config.retry,
+            retry=self._retry_policy(max_retries),
             deadline=self._deadline(timeouts),
             kind=kind,
             describe=f"POST {path} (stream)",
@@ -376,6 +458,18 @@ class OpenRouter:
         if cached is None:
             cached = self._policies[max_retries] = attrs.evolve(policy, max_retries=max_retries)
         return cached
+
+
+def _merge_query(params: Mapping[str, str] | None, extra: Mapping[str, str]) -> dict[str, str]:
+    merged = dict(params or {})
+    for name, value in extra.items():
+        if not isinstance(name, str) or not isinstance(value, (str, int, float)):
+            raise RequestValidationError(
+                "query parameters must map strings to strings or numbers",
+                path=f"extra_query.{name!r}"[:80],
+            )
+        merged[name] = str(value)
+    return merged
 
 
 def _loop_deadline(deadline: float | None) -> float | None:

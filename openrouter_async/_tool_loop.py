@@ -252,6 +252,8 @@ class _Loop:
         on_tool_call: Callable[[ToolInvocation], Awaitable[None] | None] | None,
         timeout: Timeouts | float | None,
         extra_headers: Mapping[str, str] | None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> None:
         _check_options(max_turns, tool_timeout)
         base = coerce_chat_request(request, **kwargs)
@@ -282,8 +284,13 @@ class _Loop:
         self.parallel = parallel
         self.tool_timeout = tool_timeout
         self.on_tool_call = on_tool_call
-        self.timeout = timeout
-        self.extra_headers = extra_headers
+        # The per-call options, passed as given to every model request of the loop.
+        self.options: dict[str, Any] = {
+            "timeout": timeout,
+            "extra_headers": extra_headers,
+            "max_retries": max_retries,
+            "extra_query": extra_query,
+        }
         self.messages: list[Message] = list(base.messages)
         self.completions: list[ChatCompletion] = []
         self.invocations: list[ToolInvocation] = []
@@ -395,9 +402,7 @@ class _Loop:
     async def run(self) -> ToolRunResult:
         create = self.client.chat.completions.create
         for turn in range(1, self.max_turns + 1):
-            completion = await create(
-                self.turn_request(turn), timeout=self.timeout, extra_headers=self.extra_headers
-            )
+            completion = await create(self.turn_request(turn), **self.options)
             calls = self.take(completion, turn)
             if not calls:
                 return self.result("final")
@@ -409,7 +414,7 @@ class _Loop:
         stream = self.client.chat.completions.stream
         for turn in range(1, self.max_turns + 1):
             request = self.turn_request(turn)
-            async with stream(request, timeout=self.timeout, extra_headers=self.extra_headers) as s:
+            async with stream(request, **self.options) as s:
                 async for event in s:
                     yield event
                 completion = await s.get_final_completion()
@@ -503,6 +508,8 @@ async def run_tools(
     on_tool_call: Callable[[ToolInvocation], Awaitable[None] | None] | None = None,
     timeout: Timeouts | float | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    max_retries: int | None = None,
+    extra_query: Mapping[str, str] | None = None,
     **kwargs: Any,
 ) -> ToolRunResult:
     """Run the tool loop with non-streaming requests (``client.chat.run_tools``).
@@ -510,8 +517,9 @@ async def run_tools(
     ``request``/``kwargs`` are the chat request as for ``create()``; ``tools`` are added to its
     ``tools``. ``max_turns`` bounds the model requests (default 8); ``parallel`` runs one turn's
     calls concurrently; ``tool_timeout`` (seconds) bounds each call; ``on_tool_call`` (sync or
-    async) sees each :class:`ToolInvocation` as it finishes. ``timeout``/``extra_headers`` apply
-    to every request. See the module docstring for the exact semantics.
+    async) sees each :class:`ToolInvocation` as it finishes. ``timeout``, ``max_retries``,
+    ``extra_headers`` and ``extra_query`` apply to every request. See the module docstring for
+    the exact semantics.
     """
     loop = _Loop(
         client,
@@ -524,6 +532,8 @@ async def run_tools(
         on_tool_call=on_tool_call,
         timeout=timeout,
         extra_headers=extra_headers,
+        max_retries=max_retries,
+        extra_query=extra_query,
     )
     return await loop.run()
 
@@ -540,6 +550,8 @@ def stream_tools(
     on_tool_call: Callable[[ToolInvocation], Awaitable[None] | None] | None = None,
     timeout: Timeouts | float | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    max_retries: int | None = None,
+    extra_query: Mapping[str, str] | None = None,
     **kwargs: Any,
 ) -> ToolRunStream:
     """The tool loop over streaming requests (``client.chat.stream_tools``): a
@@ -556,5 +568,7 @@ def stream_tools(
         on_tool_call=on_tool_call,
         timeout=timeout,
         extra_headers=extra_headers,
+        max_retries=max_retries,
+        extra_query=extra_query,
     )
     return ToolRunStream(loop)

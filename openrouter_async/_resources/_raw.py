@@ -6,9 +6,10 @@ does not know. Three rules live here so each resource stays a few lines:
 
 * an ``error`` member in a 200 body raises the status error it names (as chat does);
 * a ``null`` where the model has a non-``None`` default (``[]``, ``""``, ``0``) means "not set"
-  (API reference §0), so the key is dropped before structuring and the default applies; this
-  pre-pass walks nested models and lists of models;
-* a body that still does not fit raises :class:`ResponseValidationError`, never a cattrs error.
+  (API reference §0): the converter's structure hook applies the default, nested models and
+  null items of lists of models included;
+* a body that does not fit raises :class:`ResponseValidationError` (the hook's own, with the
+  endpoint named here), never a cattrs error.
 
 The HTTP facts (status, headers, timing, generation id) are attached as ``result.response``.
 """
@@ -16,13 +17,10 @@ The HTTP facts (status, headers, timing, generation id) are attached as ``result
 from __future__ import annotations
 
 import math
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import attrs
 import orjson
 
 from .._convert import structure
@@ -77,10 +75,10 @@ def unwrap_data(data: Any, what: str, info: ResponseInfo) -> Any:
 def build(value: Any, cls: type[T], what: str, info: ResponseInfo | None) -> T:
     """Structure ``value`` into ``cls`` (nulls mean "not set") and attach ``info``."""
     try:
-        result = structure(_drop_nulls(value, cls), cls)
-    except Exception as exc:  # cattrs' errors stay inside the SDK
+        result = structure(value, cls)
+    except ResponseValidationError as exc:
         raise ResponseValidationError(
-            f"{what}: the response does not match the documented shape: {exc!r}",
+            f"{what}: the response does not match the documented shape: {exc.message}",
             generation_id=info.generation_id if info is not None else None,
         ) from exc
     return attach(result, info)
@@ -91,66 +89,6 @@ def attach(result: T, info: ResponseInfo | None) -> T:
     if info is not None:
         object.__setattr__(result, "response", info)
     return result
-
-
-# Per class: field name -> (drop a null?, nested attrs class or None, is it a list of them?).
-_Plan = dict[str, tuple[bool, "type | None", bool]]
-_PLANS: dict[type, _Plan] = {}
-
-
-def _model_of(tp: Any) -> tuple[type | None, bool]:
-    """The attrs class inside ``C``, ``C | None`` or ``list[C]`` (and whether it is a list)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _model_of(inner[0]) if len(inner) == 1 else (None, False)
-    if origin is list:
-        args = typing.get_args(tp)
-        if args and attrs.has(args[0]):
-            return args[0], True
-        return None, False
-    return (tp, False) if isinstance(tp, type) and attrs.has(tp) else (None, False)
-
-
-def _plan(cls: type) -> _Plan:
-    plan = _PLANS.get(cls)
-    if plan is None:
-        attrs.resolve_types(cls)
-        plan = {}
-        for field in attrs.fields(cls):
-            if field.name == "extra":
-                continue
-            name = field.metadata.get("json", field.name)
-            default = field.default
-            nested, is_list = _model_of(field.type)
-            if field.name == "response" and nested is ResponseInfo:
-                plan[name] = (True, ResponseInfo, False)  # never read from the body
-                continue
-            plan[name] = (default is not None, nested, is_list)
-        _PLANS[cls] = plan
-    return plan
-
-
-def _drop_nulls(value: Any, cls: type) -> Any:
-    if not isinstance(value, dict) or not attrs.has(cls):
-        return value
-    plan = _plan(cls)
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        entry = plan.get(key)
-        if entry is None:
-            out[key] = item
-            continue
-        drop_null, nested, is_list = entry
-        if nested is ResponseInfo or (item is None and drop_null):
-            continue
-        if nested is not None:
-            if is_list and isinstance(item, list):
-                item = [_drop_nulls(v, nested) for v in item if v is not None]
-            elif not is_list:
-                item = _drop_nulls(item, nested)
-        out[key] = item
-    return out
 
 
 # --------------------------------------------------------------------------- requests

@@ -27,13 +27,20 @@ class Credits:
         *,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> CreditsInfo:
         """Credits bought and used by the account.
 
         Needs a management key: any other key gets :class:`PermissionDeniedError` (403).
         """
         data, info = await self._client._request(
-            "GET", "/credits", timeout=timeout, extra_headers=extra_headers
+            "GET",
+            "/credits",
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
         )
         return build(unwrap_data(data, "GET /credits", info), CreditsInfo, "credits", info)
 
@@ -49,9 +56,16 @@ class Key:
         *,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> KeyInfo:
         """The calling key's label, credit limit and usage (works with any key)."""
         data, info = await self._client._request(
-            "GET", "/key", timeout=timeout, extra_headers=extra_headers
+            "GET",
+            "/key",
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
         )
         return build(unwrap_data(data, "GET /key", info), KeyInfo, "key", info)

@@ -86,6 +86,8 @@ class Completions:
         *,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> TextCompletion:
         """Complete ``prompt``; fields as in :class:`TextCompletionRequest` (or one of them).
@@ -100,7 +102,13 @@ class Completions:
             )
         body = encode_body(req.body(), req.extra_body)
         data, info = await self._client._request(
-            "POST", _PATH, body=body, timeout=timeout, extra_headers=extra_headers
+            "POST",
+            _PATH,
+            body=body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
         )
         obj = expect_object(data, f"POST {_PATH}", info)
         _check_choices(obj, info.status_code, info.headers)
@@ -113,6 +121,8 @@ class Completions:
         *,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> CompletionStream:
         """Stream a text completion: ``async with client.completions.stream(...) as s``.

@@ -60,6 +60,8 @@ class Embeddings:
         extra_body: Mapping[str, Any] | None = None,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> EmbeddingsResponse:
         """Embed ``input`` with ``model``; pass the fields or a built :class:`EmbeddingsRequest`.
 
@@ -101,7 +103,13 @@ class Embeddings:
                 fail("got an EmbeddingsRequest and keyword fields; pass one or the other", clash[0])
         body = encode_body(request.body(), request.extra_body)
         data, info = await self._client._request(
-            "POST", "/embeddings", body=body, timeout=timeout, extra_headers=extra_headers
+            "POST",
+            "/embeddings",
+            body=body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
         )
         try:
             decoded = _decoded(expect_object(data, "POST /embeddings", info))

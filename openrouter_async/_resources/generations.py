@@ -36,6 +36,8 @@ class Generations:
         wait: float = 0.0,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Generation:
         """The stats of generation ``id`` (a completion's ``id`` / ``X-Generation-Id``).
 
@@ -56,6 +58,8 @@ class Generations:
                     params=params,
                     timeout=timeout,
                     extra_headers=extra_headers,
+                    max_retries=max_retries,
+                    extra_query=extra_query,
                 )
             except NotFoundError:
                 left = give_up - time.monotonic()

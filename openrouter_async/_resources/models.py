@@ -159,6 +159,8 @@ class Models:
         extra_params: Mapping[str, str | int | float | bool] | None = None,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ModelsPage:
         """One page of the catalog (the whole catalog when ``offset`` and ``limit`` are unset).
 
@@ -189,7 +191,13 @@ class Models:
             region=region,
             extra_params=extra_params,
         )
-        return await self._page(params, timeout=timeout, extra_headers=extra_headers)
+        return await self._page(
+            params,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
+        )
 
     async def _page(
         self,
@@ -197,9 +205,17 @@ class Models:
         *,
         timeout: Timeouts | float | None,
         extra_headers: Mapping[str, str] | None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ModelsPage:
         data, info = await self._client._request(
-            "GET", "/models", params=params, timeout=timeout, extra_headers=extra_headers
+            "GET",
+            "/models",
+            params=params,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
         )
         body = expect_object(data, "GET /models", info)
         if not isinstance(body.get("data"), list):
@@ -233,6 +249,8 @@ class Models:
         extra_params: Mapping[str, str | int | float | bool] | None = None,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> AsyncIterator[ModelsPage]:
         """Every page, following ``links.next``: ``async for page in client.models.iter(...)``.
 
@@ -261,7 +279,13 @@ class Models:
             extra_params=extra_params,
         )
         while True:
-            page = await self._page(params, timeout=timeout, extra_headers=extra_headers)
+            page = await self._page(
+                params,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                max_retries=max_retries,
+                extra_query=extra_query,
+            )
             yield page
             if page.next is None or not page.data:
                 return
@@ -282,13 +306,21 @@ class Models:
         output_modalities: Names | Literal["all"] | None = None,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> int:
         """How many models the catalog has (``output_modalities`` defaults to text)."""
         params: dict[str, str] = {}
         if output_modalities is not None:
             params["output_modalities"] = join_values(output_modalities, "output_modalities")
         data, info = await self._client._request(
-            "GET", "/models/count", params=params, timeout=timeout, extra_headers=extra_headers
+            "GET",
+            "/models/count",
+            params=params,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
         )
         inner = unwrap_data(data, "GET /models/count", info)
         value = inner.get("count") if isinstance(inner, dict) else None
@@ -304,12 +336,19 @@ class Models:
         *,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ModelEndpoints:
         """The provider endpoints serving ``model`` (``"author/slug"``, no ``:variant``),
         with their pricing, limits, uptime, latency and throughput."""
         path = _endpoint_path(model)
         data, info = await self._client._request(
-            "GET", path, timeout=timeout, extra_headers=extra_headers
+            "GET",
+            path,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
         )
         return build(
             unwrap_data(data, f"GET {path}", info), ModelEndpoints, "model endpoints", info

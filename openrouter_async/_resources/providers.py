@@ -27,10 +27,17 @@ class Providers:
         *,
         timeout: Timeouts | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ProviderList:
         """Every provider, as a list-like :class:`ProviderList` (with ``.response``)."""
         data, info = await self._client._request(
-            "GET", "/providers", timeout=timeout, extra_headers=extra_headers
+            "GET",
+            "/providers",
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
         )
         items = unwrap_data(data, "GET /providers", info)
         if not isinstance(items, list):
