@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,14 @@ from rich.console import Console
 from rich.text import Text
 
 from .._errors import OpenRouterError
-from ._common import format_cost, open_client, print_error, stderr_console, stdout_console
+from ._common import (
+    format_cost,
+    open_client,
+    print_error,
+    read_prompt,
+    stderr_console,
+    stdout_console,
+)
 from .chat import (
     ReplyState,
     TerminalView,
@@ -123,7 +131,7 @@ def _release_sigint() -> None:
         asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
 
 
-def read_line(prompt: str = PROMPT) -> str | None:
+def read_line(prompt: str) -> str | None:
     """One line from the user; ``None`` at end of input. Ctrl-C gives an empty line."""
     try:
         return input(prompt)
@@ -290,11 +298,15 @@ async def converse(args: argparse.Namespace) -> int:
         )
         _release_sigint()
         if args.prompt is not None:
-            await chat.turn(args.prompt)
+            await chat.turn(read_prompt(args.prompt))
+        # Lines piped in (a script of turns) get no prompt, so stdout holds only the replies.
+        stdin = sys.stdin
+        on_terminal = stdin is not None and stdin.isatty()
         while True:
-            line = read_line()
+            line = read_line(PROMPT if on_terminal else "")
             if line is None:
-                chat.out.out("")  # end the prompt's line
+                if on_terminal:
+                    chat.out.out("")  # end the prompt's line
                 break
             if not await chat.handle(line):
                 break

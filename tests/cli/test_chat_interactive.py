@@ -292,7 +292,10 @@ async def test_with_the_builtin_emulator_commands_and_hostile_input(
     await term.say(f"/save {saved}")
     await term.expect(r"Saved 2 messages to")
     assert json.loads(saved.read_text())["messages"] == [_user("again"), _assistant("again")]
+    await term.prompt()
+    term.type("\x1b[A\x1b[A\x1b[D\x1b[D!\r")  # readline: two lines back, edit, Enter
+    await term.expect(r"\naga!in\n")
     await term.say("/exit")
     assert await term.wait() == 0
-    await term.expect(r"session: 2 replies")
+    await term.expect(r"session: 3 replies")
     assert_clean(term.text)
