@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from openrouter_async import RequestValidationError
 from openrouter_async.types._fast_body import fast_chat_body
+from openrouter_async.types._scalar_rules import SCALAR_RULES
 from openrouter_async.types.chat_request import chat_request_body, coerce_chat_request
 
 
@@ -23,37 +24,48 @@ def full_path(kwargs: dict[str, Any], stream: bool | None) -> bytes | RequestVal
 
 numbers = st.one_of(
     st.integers(-5, 300),
+    st.integers(-(2**64), 2**64),
     st.floats(-3, 3),
     st.sampled_from([float("nan"), float("inf")]),
     st.booleans(),
 )
 texts = st.text(max_size=12)
+scalars = numbers | texts | st.sampled_from(["low", "fallback", "flex", "loud", ""]) | st.none()
 message = st.fixed_dictionaries(
     {
         "role": st.sampled_from(["system", "developer", "user", "assistant", "tool", "bot"]),
         "content": st.one_of(texts, st.none(), st.integers()),
     }
 )
+# Every field of the rule table is generated (so a new rule is covered the day it is added),
+# plus fields the fast path does not take, which must defer to the full path.
 kwargs_strategy = st.fixed_dictionaries(
     {"messages": st.lists(message, max_size=4)},
     optional={
-        "model": st.one_of(texts, st.none()),
-        "max_tokens": numbers,
-        "temperature": numbers,
-        "top_p": numbers,
-        "top_k": numbers,
-        "seed": numbers,
-        "presence_penalty": numbers,
-        "min_p": numbers,
-        "verbosity": st.sampled_from(["low", "medium", "high", "loud"]),
-        "route": st.sampled_from(["fallback", "sort", "other"]),
-        "user": texts,
-        "service_tier": st.sampled_from(["auto", "flex", "turbo"]),
+        **{name: scalars for name in SCALAR_RULES},
         "session_id": st.text(max_size=300),
         "logprobs": st.booleans(),  # not fast-path: must defer
         "stop": st.lists(texts, max_size=5),  # not fast-path: must defer
     },
 )
+
+
+def _accepted_value(name: str) -> Any:
+    for value in (1, 0.5, True, "low"):
+        if not isinstance(full_path({"messages": [HI], name: value}, None), Exception):
+            return value
+    raise AssertionError(f"no sample value passes the rule for {name}")
+
+
+HI = {"role": "user", "content": "x"}
+
+
+@pytest.mark.parametrize("name", list(SCALAR_RULES))
+def test_every_rule_table_field_takes_the_fast_path(name: str) -> None:
+    kwargs = {"messages": [HI], name: _accepted_value(name)}
+    fast = fast_chat_body(kwargs)
+    assert fast is not None
+    assert fast == full_path(kwargs, None)
 
 
 @settings(max_examples=400, deadline=None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -397,6 +398,98 @@ def extra_body() -> ChatRequest:
     )
 
 
+# Issue #15: each value below was refused before sending although OpenRouter accepts it (newer
+# fields and values, or values its OpenAPI description documents as valid). Built from plain
+# dicts, as a user writes them; the golden file shows each one sent unchanged.
+FORWARD_COMPAT: dict[str, Any] = {
+    "model": "openai/gpt-5",
+    "preset": "my-preset",
+    "service_tier": "ultrafast",
+    "modalities": ["text", "video"],
+    "messages": [
+        {"role": "system", "content": ""},
+        {"role": "user", "content": []},
+        {
+            "role": "user",
+            "content": [
+                {"type": "file", "file": {"filename": "notes.pdf"}},
+                {"type": "tool_addition", "tool": {"type": "tool_reference", "name": "f"}},
+                {"type": "image_url", "image_url": {"url": "s3://bucket/cat.png"}},
+            ],
+        },
+        {"role": "assistant"},
+        {
+            "role": "assistant",
+            "model": "openai/gpt-5",
+            "content": "Here it is.",
+            "images": [{"image_url": {"url": "iVBORw0KGgoAAAANSUhEUg=="}}],
+            "tool_calls": [],
+        },
+        {"role": "tool", "tool_call_id": "", "content": "done"},
+    ],
+    "top_p": 0,
+    "top_k": 0,
+    "top_logprobs": 3,
+    "repetition_penalty": 3.5,
+    "min_p": 2,
+    "top_a": 5,
+    "max_tokens": 0,
+    "logit_bias": {"abc": 500, "-1": -250},
+    "models": [""],
+    "tools": [
+        {
+            "type": "function",
+            "function": {"name": "get_weather", "parameters": WEATHER_SCHEMA},
+            "defer_loading": True,
+        },
+        {"type": "function", "function": {"name": "lookup"}},
+        {"type": "openrouter:tool_search"},
+        {
+            "type": "web_search",
+            "engine": "exa",
+            "max_results": 3,
+            "search_context_size": "high",
+            "allowed_domains": ["example.com"],
+        },
+    ],
+    "tool_choice": {
+        "type": "allowed_tools",
+        "mode": "required",
+        "tools": [{"type": "function", "name": "get_weather"}],
+    },
+    "provider": {
+        "order": ["openai", ""],
+        "sort": "cheapest-first",
+        "options": {"openai": {"store": False}},
+    },
+    "web_search_options": {"search_context_size": "huge", "max_uses": 2, "freshness": "week"},
+    "reasoning": {"effort": "ultra", "new_knob": 1},
+    "plugins": [{"id": "web", "engine": "", "max_results": 0, "future_option": [1, 2]}],
+    "response_format": {"type": "grammar", "grammar": ""},
+    "trace": {"trace_id": "t-1", "custom": {"k": 1}},
+}
+
+
+def forward_compat() -> ChatRequest:
+    return coerce_chat_request(FORWARD_COMPAT)
+
+
+def extra_body_deep() -> ChatRequest:
+    return ChatRequest(
+        model=MODEL,
+        messages=[HI],
+        provider=ProviderPreferences(order=["openai", "azure"], allow_fallbacks=False),
+        reasoning=Reasoning(effort="low"),
+        stop=["a", "b"],
+        extra_body={
+            "provider": {"options": {"openai": {"store": False}}, "allow_fallbacks": True},
+            "reasoning": {"summary": "concise"},
+            "stop": ["c"],
+            "deferred_tools": [{"type": "function", "function": {"name": "later"}}],
+        },
+    )
+
+
 CASES: dict[str, Callable[[], ChatRequest]] = {
     fn.__name__: fn
     for fn in (
@@ -421,10 +514,12 @@ CASES: dict[str, Callable[[], ChatRequest]] = {
         options,
         open_trace,
         extra_body,
+        forward_compat,
+        extra_body_deep,
     )
 }
 # Bodies that are a plain ChatRequest again when parsed (extra_body adds keys the SDK rejects).
-REPARSABLE = sorted(set(CASES) - {"extra_body"})
+REPARSABLE = sorted(set(CASES) - {"extra_body", "extra_body_deep"})
 
 
 def golden_path(name: str) -> Path:
@@ -461,3 +556,20 @@ def test_extra_body_golden_overrides_and_adds() -> None:
     assert body["safe_prompt"] is True
     assert body["provider"] == {"order": ["mistral"]}
     assert "extra_body" not in body
+
+
+def test_forward_compat_golden_sends_every_value_as_given() -> None:
+    body = orjson.loads(golden_path("forward_compat").read_bytes())
+    assert body == FORWARD_COMPAT
+
+
+def test_extra_body_merges_deeply_and_keeps_typed_siblings() -> None:
+    body = orjson.loads(golden_path("extra_body_deep").read_bytes())
+    assert body["provider"] == {
+        "order": ["openai", "azure"],  # typed, kept
+        "allow_fallbacks": True,  # overridden by extra_body
+        "options": {"openai": {"store": False}},  # added
+    }
+    assert body["reasoning"] == {"effort": "low", "summary": "concise"}
+    assert body["stop"] == ["c"]  # lists are replaced, not concatenated
+    assert body["deferred_tools"] == [{"type": "function", "function": {"name": "later"}}]
