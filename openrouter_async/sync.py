@@ -100,7 +100,6 @@ __all__ = [
     "Models",
     "OpenRouter",
     "Providers",
-    "Stream",
     "SyncIterator",
     "ToolRunStream",
 ]
@@ -110,17 +109,14 @@ __all__ = [
 
 
 class _StreamFacade(Bridge[S, E]):
+    """What every stream has (see :class:`openrouter_async.ChatStream` for the semantics)."""
+
     response = forwarded[ResponseInfo | None]()
     closed = forwarded[bool]()
     buffered = forwarded[int]()
     generation_id = forwarded[str | None]()
     partial = calling(AsyncStream.partial, same)
     get_final_completion = blocking(AsyncStream.get_final_completion)
-
-
-class Stream(_StreamFacade[AsyncStream[E], E]):
-    """A stream as a plain iterator of typed events: ``with client...stream(...) as s: for
-    event in s``. See :class:`openrouter_async.ChatStream` for the semantics."""
 
 
 class ChatStream(_StreamFacade[AsyncChatStream, StreamEvent]):

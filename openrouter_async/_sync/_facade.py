@@ -101,15 +101,15 @@ class _Blocking:
 def adapt(portal: Portal, value: Any) -> Any:
     """The one rule: async context managers and iterators are bridged, callables block, and
     every other value (results, events, plain data) is returned as it is."""
-    if value is None or isinstance(value, (str, bytes, int, float, tuple, list, dict)):
-        return value
+    if value is None or isinstance(value, (str, bytes, int, float, tuple, list, dict, type)):
+        return value  # data, and classes (which may define __aiter__ without being iterators)
     if hasattr(value, "__aenter__") or hasattr(value, "__aiter__"):
         if hasattr(value, "__aenter__") or not hasattr(value, "__anext__"):
             return Bridge(portal, value)
         return SyncIterator(portal, value)
     if inspect.isawaitable(value):
         return adapt(portal, portal.run(_identity, value))
-    if callable(value) and not isinstance(value, type):
+    if callable(value):
         return _Blocking(portal, value)
     return value
 
@@ -175,7 +175,7 @@ class Bridge(Facade[A_co], Generic[A_co, E_co]):
     def __del__(self) -> None:
         # Dropped without close(): close on the loop without waiting (never block a finalizer).
         inner: Any = getattr(self, "_inner", None)
-        if inner is None or self._released or getattr(inner, "closed", False):
+        if inner is None or getattr(self, "_released", True) or getattr(inner, "closed", False):
             return
         aclose = getattr(inner, "aclose", None)
         if aclose is not None:

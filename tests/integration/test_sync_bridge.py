@@ -52,6 +52,8 @@ class Resource:
 
 
 class Service:
+    kind = Resource  # a class with __aiter__: a value, not something to bridge
+
     def __init__(self) -> None:
         self.label = "service"
 
@@ -95,6 +97,7 @@ def test_every_kind_of_attribute(portal: Portal) -> None:
     assert service.double(21) == 42
     assert service.where() == portal.thread.name != threading.current_thread().name
     assert service.label == "service"
+    assert service.kind is Resource
     numbers = service.count(3)
     assert isinstance(numbers, SyncIterator)
     assert list(numbers) == [0, 1, 2]
