@@ -77,7 +77,8 @@ repository, ``.speakeasy/in.openapi.yaml``, commit ``cb9393a8``, 2026-08-22), ch
 * ``GET /generation``: ``data_region`` is ``"global"`` (a required enum there; no EU routing).
 * ``GET /providers``: headquarters and datacenters are ISO 3166-1 alpha-2 codes.
 * The built-in models' provider is ``FakeProvider`` (slug ``fake-provider``): provider names
-  are closed enums in the schema and this is the member it holds for a stand-in provider.
+  are closed enums in the schema, and this member's name says plainly that nothing real
+  answered (``"Emulator"`` is not in them).
 * Embedding models list no ``supported_parameters`` (the closed ``Parameter`` enum has no
   ``dimensions``/``encoding_format``; ``/embeddings`` still honours both).
 * The schema states no parameter ranges. Kept (400): ``max_tokens``/``max_completion_tokens``

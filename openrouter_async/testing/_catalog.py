@@ -25,8 +25,8 @@ __all__ = [
 ]
 
 #: The provider serving the ``emulator/*`` models. OpenRouter's OpenAPI schema closes provider
-#: names to an enum; ``FakeProvider`` (slug ``fake-provider``) is the member it reserves for a
-#: stand-in provider, so bodies stay schema-valid while saying plainly that nothing real answered.
+#: names to an enum; ``FakeProvider`` (slug ``fake-provider``) is in it, so bodies stay
+#: schema-valid while the name still says plainly that nothing real answered.
 EMULATOR_PROVIDER = "FakeProvider"
 EMULATOR_PROVIDER_SLUG = "fake-provider"
 
