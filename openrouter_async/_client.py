@@ -73,7 +73,10 @@ class OpenRouter:
     ``timeout`` is a :class:`Timeouts` or a number of seconds for every phase;
     ``max_retries``/``retry`` set the retry policy; ``limits`` the connection pool of the
     session the client creates. Pass ``session=`` to use your own ``aiohttp.ClientSession``
-    (the client then never closes it).
+    (the client then never closes it). ``proxy`` names a forward proxy; without one,
+    ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` and ``NO_PROXY`` are honoured unless
+    ``trust_env=False``. TLS is verified (``ssl=True``), against ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR`` when set, or an ``ssl.SSLContext`` of yours.
     """
 
     def __init__(
@@ -92,6 +95,8 @@ class OpenRouter:
         session: aiohttp.ClientSession | None = None,
         ssl: ssl_module.SSLContext | bool = True,
         max_response_bytes: int = 32 * 1024 * 1024,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         self._state = ClientState.UNOPENED
         policy = retry or RetryPolicy()
@@ -114,6 +119,8 @@ class OpenRouter:
             retry=policy,
             limits=limits or PoolLimits(),
             max_response_bytes=max_response_bytes,
+            proxy=proxy,
+            trust_env=trust_env,
         )
         self._transport = Transport(self._config, session=session, ssl=ssl)
         self._parent: OpenRouter | None = None

@@ -188,6 +188,8 @@ class ClientConfig:
     limits: PoolLimits
     #: A non-streaming body (decompressed) larger than this is refused with ProtocolError.
     max_response_bytes: int = 32 * 1024 * 1024
+    #: The forward proxy for the base URL, or None (see :func:`resolve_proxy`).
+    proxy: str | None = attrs.field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -203,6 +205,8 @@ class ClientConfig:
         retry: RetryPolicy,
         limits: PoolLimits,
         max_response_bytes: int = 32 * 1024 * 1024,
+        proxy: str | None = None,
+        trust_env: bool = True,
         environ: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         if (
@@ -272,6 +276,7 @@ class ClientConfig:
             retry=retry,
             limits=limits,
             max_response_bytes=max_response_bytes,
+            proxy=resolve_proxy(url, proxy, trust_env=trust_env, environ=env),
         )
 
     def auth_header(self) -> str:
@@ -281,6 +286,68 @@ class ClientConfig:
                 f"{API_KEY_ENV} environment variable"
             )
         return f"Bearer {self.api_key.get()}"
+
+
+def resolve_proxy(
+    base_url: str, proxy: str | None, *, trust_env: bool, environ: Mapping[str, str]
+) -> str | None:
+    """The proxy to reach ``base_url`` through: ``proxy`` when given, else (with
+    ``trust_env``) ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` for its scheme unless
+    ``NO_PROXY`` names its host, as curl, httpx and the ``openai`` SDK do.
+
+    Through a proxy an ``https`` base URL is tunnelled with CONNECT: the proxy sees the host
+    name, never the API key. Over plain ``http`` the proxy sees everything, key included.
+    """
+    if proxy is not None:
+        if not isinstance(proxy, str):
+            raise RequestValidationError("must be a URL string or None", path="proxy")
+        _check_proxy_url(proxy)
+        return proxy
+    if not trust_env:
+        return None
+    lowered = {k.lower(): v for k, v in environ.items() if isinstance(v, str)}
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if _no_proxy(host, parts.port, lowered.get("no_proxy", "")):
+        return None
+    found = lowered.get(f"{parts.scheme}_proxy") or lowered.get("all_proxy")
+    if not found:
+        return None
+    if "://" not in found:
+        found = "http://" + found  # curl and httpx read a bare host:port as http
+    _check_proxy_url(found, source=f"{parts.scheme.upper()}_PROXY")
+    return found
+
+
+def _check_proxy_url(url: str, *, source: str = "proxy") -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        # The value may hold proxy credentials: never echo it.
+        raise RequestValidationError(
+            "must be an http:// or https:// proxy URL such as http://proxy.example:3128",
+            path=source,
+        )
+
+
+def _no_proxy(host: str, port: int | None, value: str) -> bool:
+    host = host.lower().strip("[]")
+    for entry in value.replace(" ", ",").split(","):
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        name, _, entry_port = entry.partition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and port is not None and entry_port != str(port):
+            continue
+        name = name.lstrip(".").strip("[]")
+        if host == name or host.endswith("." + name):
+            return True
+    return False
 
 
 def merge_timeouts(base: Timeouts, override: Timeouts | float | Any | None) -> Timeouts:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl as ssl_module
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -142,6 +143,11 @@ class Transport:
         self._owns_session = session is None
         self._session = session
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._proxy = config.proxy
+        if ssl is True and (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")):
+            # aiohttp's verified context is made once, at its import; a CA bundle named in
+            # the environment (corporate proxies, private CAs) must be read now.
+            self._ssl = ssl_module.create_default_context()
         self._timeouts: dict[tuple[Timeouts, bool], aiohttp.ClientTimeout] = {}
         self._last_timeout: tuple[Timeouts | None, bool | None, aiohttp.ClientTimeout | None] = (
             None,
@@ -243,6 +249,7 @@ class Transport:
                     # A caller's session may raise on >= 400 by default; we need the status.
                     raise_for_status=False,
                     ssl=self._ssl,
+                    proxy=self._proxy,
                 )
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                 raise translate_exception(exc, phase="send") from exc
