@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._batch import DEFAULT_CONCURRENCY
+from .._batchfile_output import check_paths
 from .._config import PoolLimits
 from ..batchfile import BatchFileError, BatchIOError, BatchSummary, run_batch_file
 
@@ -221,6 +222,10 @@ async def run(args: argparse.Namespace) -> int:
 
     if args.max_retries is not None and args.max_retries < 0:
         raise CLIError("--max-retries must be >= 0")
+    try:  # the engine checks again; here it also spares a user without a key the wait
+        check_paths(args.input, args.output)
+    except BatchFileError as exc:
+        raise CLIError(exc.message) from None
     model = args.model or (EMULATOR_MODEL if getattr(args, "emulator", False) else None)
     console = stderr_console()
     options: dict[str, Any] = {
