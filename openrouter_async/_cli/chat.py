@@ -377,10 +377,11 @@ async def stream_reply(
 
 
 def wants_conversation(args: argparse.Namespace) -> bool:
+    """``-i``, or no prompt on a terminal (unless ``--json`` asks for one machine reply)."""
     if args.interactive:
         return True
     stdin = sys.stdin
-    return args.prompt is None and stdin is not None and stdin.isatty()
+    return args.prompt is None and not args.json and stdin is not None and stdin.isatty()
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -369,9 +369,14 @@ def test_terminal_view_sends_thinking_elsewhere() -> None:
     assert err_buffer.getvalue() == "Hmm\nMore\n"
 
 
-def test_interactive_refuses_json(capsys: pytest.CaptureFixture[str]) -> None:
+def test_interactive_refuses_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _cli.main(["chat", "--emulator", "-i", "--json"]) == 2
     assert "--json is for one reply" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", _Stdin("", tty=True))
+    assert _cli.main(["chat", "--emulator", "--json"]) == 2  # one reply, but of what?
+    assert "No prompt" in capsys.readouterr().err
 
 
 def test_no_prompt_on_a_terminal_opens_a_conversation(
