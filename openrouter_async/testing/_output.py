@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Protocol
@@ -61,8 +62,14 @@ def _drop(ctx: Ctx) -> None:
     raise Dropped
 
 
-def _retry_after(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+def _retry_after_headers(seconds: float | None) -> dict[str, str]:
+    # Retry-After is whole seconds on the wire (RFC 9110); a fraction goes in the de-facto
+    # retry-after-ms header beside a rounded-up Retry-After, as real servers do.
+    if seconds is None:
+        return {}
+    if float(seconds).is_integer():
+        return {"Retry-After": str(int(seconds))}
+    return {"Retry-After": str(math.ceil(seconds)), "retry-after-ms": str(round(seconds * 1000))}
 
 
 async def _sleep_or_forever(seconds: float | None) -> None:
@@ -81,7 +88,7 @@ def _request_key(ctx: Ctx) -> str:
 
 
 def http_error_reply(ctx: Ctx, fault: HTTPError) -> Reply:
-    headers = {} if fault.retry_after is None else {"Retry-After": _retry_after(fault.retry_after)}
+    headers = _retry_after_headers(fault.retry_after)
     return ctx.error(
         fault.status,
         fault.message,
@@ -107,11 +114,7 @@ async def pre_response(ctx: Ctx, *, streaming: bool) -> None:
         elif isinstance(fault, HTTPError):
             raise http_error_reply(ctx, fault)
         elif isinstance(fault, HTMLError):
-            headers = (
-                {}
-                if fault.retry_after is None
-                else {"Retry-After": _retry_after(fault.retry_after)}
-            )
+            headers = _retry_after_headers(fault.retry_after)
             resp = web.Response(
                 body=html_error_page(fault.status),
                 status=fault.status,
