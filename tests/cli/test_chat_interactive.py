@@ -10,6 +10,7 @@ the child with its own ``--emulator``. Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -19,7 +20,6 @@ import sys
 import termios
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -110,7 +110,7 @@ class Terminal:
                     f"{self.text[self.pos :]!r}"
                 )
             self._changed.clear()
-            with _suppress_timeout():
+            with contextlib.suppress(asyncio.TimeoutError):  # not TimeoutError before 3.11
                 await asyncio.wait_for(self._changed.wait(), left)
 
     async def prompt(self) -> None:
@@ -134,14 +134,6 @@ class Terminal:
         if not self.eof:
             asyncio.get_running_loop().remove_reader(self.master)
         os.close(self.master)
-
-
-class _suppress_timeout:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> bool:
-        return kind is not None and issubclass(kind, TimeoutError)
 
 
 def pty_env(**extra: str) -> dict[str, str]:
