@@ -295,7 +295,8 @@ async def test_mid_stream_error_becomes_error_event_and_ends(
         "code": 502,
         "message": "Provider disconnected unexpectedly",
         "type": "StreamError",
-        "retryable": True,
+        # Five tokens were already shown: sending again would bill a second generation.
+        "retryable": False,
     }
     assert relay.outcome == "returned"
     assert relay.streams[0].stream.closed
