@@ -33,8 +33,9 @@ Consequences worth knowing:
   garbage collected while open warns with a ``ResourceWarning`` and does the same; clients
   still open when the interpreter exits are closed then.
 * Callbacks the core runs (``on_progress``, ``on_tool_call``, sync tools) run outside the
-  caller's thread. Tools run in worker threads and may use the client; a callback on the loop
-  thread itself must not (it would wait for itself, and raises ``RuntimeError``).
+  caller's thread. Tools run in the client's worker threads and may use the client, even close
+  it (``close()`` never waits for a tool still running); a callback on the loop thread itself
+  must not call the client (it would wait for itself, and raises ``RuntimeError``).
 * ``session=`` is not accepted: an aiohttp session belongs to the loop that made it.
 
 Names the facade does not declare are still forwarded by the same rule (awaited, iterated,

@@ -129,6 +129,12 @@ class _Job:
 
 def _loop_main(side: _LoopSide, started: threading.Event) -> None:
     loop = side.loop
+    # Our own executor (sync tools run there), shut down without waiting: close() must not
+    # hang on a tool still running user code, nor deadlock when a tool itself calls close().
+    workers = concurrent.futures.ThreadPoolExecutor(
+        thread_name_prefix=f"{threading.current_thread().name}-worker"
+    )
+    loop.set_default_executor(workers)
     asyncio.set_event_loop(loop)
     loop.call_soon(started.set)
     try:
@@ -137,8 +143,8 @@ def _loop_main(side: _LoopSide, started: threading.Event) -> None:
     finally:
         try:
             loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
         finally:
+            workers.shutdown(wait=False, cancel_futures=True)
             asyncio.set_event_loop(None)
             loop.close()
 

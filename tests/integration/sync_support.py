@@ -77,4 +77,9 @@ def emu() -> Iterator[ThreadedEmulator]:
 
 
 def facade_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("openrouter-sync-")]
+    """The clients' loop threads (not their tool workers, ``openrouter-sync-N-worker_M``)."""
+    return [
+        t
+        for t in threading.enumerate()
+        if t.name.startswith("openrouter-sync-") and "-worker" not in t.name
+    ]

@@ -237,8 +237,8 @@ def test_tool_loop_runs_sync_tools_that_use_the_client(emu: ThreadedEmulator) ->
             assert r.result is not None and r.messages == r.result.messages
     assert result.stop_reason == "final" and result.invocations[0].ok
     assert result.content is not None and result.content.startswith("The tool returned: ")
-    assert not any(name.startswith("openrouter-sync-") for name in ran_in)
-    assert threading.current_thread().name not in ran_in
+    loop_thread = client._portal.thread.name
+    assert ran_in and all(name.startswith(f"{loop_thread}-worker") for name in ran_in)
     assert isinstance(events[-1], ora.ToolRunResult)
     assert events[-1].content == result.content
     assert any(isinstance(e, ora.ToolResultEvent) for e in events)

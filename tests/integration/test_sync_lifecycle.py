@@ -115,6 +115,52 @@ def test_a_resource_keeps_its_client_alive(emu: ThreadedEmulator) -> None:
         gc.collect()
 
 
+def test_a_tool_may_close_the_client(emu: ThreadedEmulator) -> None:
+    before = set(facade_threads())
+    client = emu.client()
+    (thread,) = set(facade_threads()) - before
+
+    def shut(city: str) -> str:
+        """Close the client from inside the tool loop."""
+        client.close()
+        return "closed"
+
+    started = time.monotonic()
+    with pytest.raises(ora.ClientClosedError):
+        client.chat.run_tools(model="emulator/tools", messages=USER, tools=[shut])
+    thread.join(2)  # the caller was released while the loop thread finished its teardown
+    assert time.monotonic() - started < 2
+    assert not thread.is_alive()
+
+
+def test_close_does_not_wait_for_a_running_tool(emu: ThreadedEmulator) -> None:
+    client = emu.client()
+    entered, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow(city: str) -> str:
+        """Block until the test lets go."""
+        entered.set()
+        release.wait(10)
+        return "done"
+
+    def run() -> None:
+        try:
+            client.chat.run_tools(model="emulator/tools", messages=USER, tools=[slow])
+        except BaseException as exc:
+            errors.append(exc)
+
+    caller = threading.Thread(target=run)
+    caller.start()
+    assert entered.wait(5)
+    started = time.monotonic()
+    client.close()
+    assert time.monotonic() - started < 1
+    caller.join(2)
+    assert [type(e) for e in errors] == [ora.ClientClosedError]
+    release.set()
+
+
 @pytest.fixture
 def sigint_raises() -> Iterator[None]:
     """Ctrl-C raises KeyboardInterrupt in the main thread, as in a plain script."""
