@@ -38,8 +38,9 @@ Consequences worth knowing:
   must not call the client (it would wait for itself, and raises ``RuntimeError``).
 * ``session=`` is not accepted: an aiohttp session belongs to the loop that made it.
 
-Names the facade does not declare are still forwarded by the same rule (awaited, iterated,
-entered), just without precise types.
+Names the facade does not declare (a method added to the async core later) still work at run
+time by the same rule (awaited, iterated, entered); type checkers see only the declared ones,
+so a misspelt name stays an error.
 """
 
 from __future__ import annotations

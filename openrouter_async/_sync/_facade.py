@@ -20,7 +20,7 @@ import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from ._portal import Portal
 
@@ -70,12 +70,14 @@ class Facade(Generic[A_co]):
         self._portal = portal
         self._inner = inner
 
-    def __getattr__(self, name: str) -> Any:
-        # Only for names the facade does not declare: forwarded and adapted generically.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        portal = self._portal
-        return adapt(portal, portal.read(self._inner, name))
+    if not TYPE_CHECKING:  # hidden from type checkers, so a misspelt name is still an error
+
+        def __getattr__(self, name: str) -> Any:
+            # Only for names the facade does not declare: forwarded and adapted generically.
+            if name.startswith("_"):
+                raise AttributeError(name)
+            portal = self._portal
+            return adapt(portal, portal.read(self._inner, name))
 
     def __dir__(self) -> list[str]:
         public = (n for n in dir(self._inner) if not n.startswith("_"))

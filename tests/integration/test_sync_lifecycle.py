@@ -159,6 +159,11 @@ def test_close_does_not_wait_for_a_running_tool(emu: ThreadedEmulator) -> None:
     caller.join(2)
     assert [type(e) for e in errors] == [ora.ClientClosedError]
     release.set()
+    # The tool's worker thread ends once the tool returns; nothing is left behind.
+    prefix = f"{client._portal.thread.name}-worker"
+    for worker in [t for t in threading.enumerate() if t.name.startswith(prefix)]:
+        worker.join(2)
+        assert not worker.is_alive()
 
 
 @pytest.fixture
