@@ -85,7 +85,7 @@ class BarProgress:
     def __init__(self, console: Any) -> None:
         from rich.progress import BarColumn, Progress, TextColumn
 
-        self._bar = BarColumn(bar_width=20)
+        self._bar = BarColumn(bar_width=self._bar_width(console.width))
         self.progress = Progress(
             self._bar,
             TextColumn("{task.fields[status]}", markup=False),
@@ -96,9 +96,13 @@ class BarProgress:
         )
         self._task = self.progress.add_task("batch", total=None, status="batch: starting")
 
+    @staticmethod
+    def _bar_width(width: int) -> int:
+        return max(6, min(40, width // 5))
+
     def __call__(self, p: BatchProgress) -> None:
         width = self.progress.console.width
-        bar = max(6, min(40, width // 4))
+        bar = self._bar_width(width)
         self._bar.bar_width = bar
         # one column between the bar and the text, one spare so no terminal wraps the line
         status = fit(status_parts(p), width - bar - 2)
