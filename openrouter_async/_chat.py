@@ -98,7 +98,8 @@ class ChatCompletions:
         **kwargs: Any,
     ) -> ParsedChatCompletion[T]:
         """Structured output: ask for JSON matching ``response_format`` (an attrs class,
-        dataclass or TypedDict) and return the completion with ``.parsed``, an instance of it.
+        dataclass, TypedDict or pydantic model) and return the completion with ``.parsed``, an
+        instance of it.
 
         The class's JSON Schema is sent as a ``json_schema`` response format (``strict`` asks
         the provider to enforce it). Output that is not JSON or does not match the schema
@@ -143,15 +144,25 @@ class ChatCompletions:
         iteration) begins. It is retried only until the response starts, never after.
         ``accumulate=False`` keeps no text, reasoning or images for ``get_final_completion()``
         (tool calls, finish reason and usage are still kept), for outputs too big to hold.
+
+        ``response_format=Model`` (an attrs class, dataclass, TypedDict or pydantic model) asks
+        for JSON matching it, as :meth:`parse` does; ``get_final_completion()`` then returns a
+        ``ParsedChatCompletion`` whose ``.parsed`` is a ``Model``.
         """
         from ._streaming import ChatStream  # the stream machinery loads on first use
+
+        parse_as = kwargs.get("response_format")
+        if isinstance(parse_as, type):
+            from ._structured import response_format_for
+
+            kwargs["response_format"] = response_format_for(parse_as)
 
         body = _fast_body(request, kwargs, True)
         if body is None:
             from .types.chat_request import chat_request_body, coerce_chat_request
 
             body = chat_request_body(coerce_chat_request(request, **kwargs), stream=True)
-        return self._client._open_stream(
+        stream = self._client._open_stream(
             ChatStream,
             "/chat/completions",
             body,
@@ -162,6 +173,12 @@ class ChatCompletions:
             extra_query=extra_query,
             accumulate=accumulate,
         )
+        if isinstance(parse_as, type):
+            from ._structured import parse_completion
+
+            cls = parse_as
+            stream._finish = lambda completion: parse_completion(completion, cls)
+        return stream
 
 
 class Chat:

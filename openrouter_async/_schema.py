@@ -26,6 +26,7 @@ import orjson
 
 from ._convert import unstructure
 from ._errors import RequestValidationError
+from ._pydantic import is_model, model_schema, strict_schema
 from ._structured import json_kind
 
 __all__ = ["json_schema_for"]
@@ -324,6 +325,8 @@ class _SchemaBuilder:
             return self.union_schema(typing.get_args(tp), path)
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return self.enum_schema(tp, path)
+        if is_model(tp):
+            return self.pydantic_model(tp, path)
         if _is_class_model(tp):
             return self.class_model(tp, path)
         if tp in _ARRAY_ORIGINS or origin in _ARRAY_ORIGINS:
@@ -408,6 +411,20 @@ class _SchemaBuilder:
             )
         values = self.build(value, f"{path}[]")
         return {"type": "object", "additionalProperties": values} if values else {"type": "object"}
+
+    def pydantic_model(self, cls: type, path: str) -> dict[str, Any]:
+        """pydantic's own schema for the model; its ``$defs`` join the document's."""
+        schema = model_schema(cls)
+        if self.strict:
+            schema = strict_schema(schema)
+        for name, sub in schema.pop("$defs", {}).items():
+            if self.defs.get(name, sub) != sub:
+                _fail(
+                    f"two different types are both named {name!r} in this schema; rename one",
+                    path,
+                )
+            self.defs[name] = sub
+        return schema
 
     def class_model(self, cls: type, path: str) -> dict[str, Any]:
         if cls in self.stack or cls in self.def_names:

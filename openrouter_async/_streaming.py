@@ -22,7 +22,7 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
@@ -86,6 +86,9 @@ class Stream(Generic[E]):
         self._response: Response | None = None
         self._parser = SSEParser()
         self._decoder = StreamDecoder(kind=kind, accumulate=accumulate)
+        # Set by chat.completions.stream(response_format=Model): turns the final completion
+        # into a ParsedChatCompletion.
+        self._finish: Callable[[ChatCompletion], ChatCompletion] | None = None
         # An error found after events were decoded from the same read waits until the
         # consumer has had those events: nothing received is lost.
         self._deferred: BaseException | None = None
@@ -439,7 +442,8 @@ class Stream(Generic[E]):
                 break
         if self._state == _CLOSED:
             raise ClientClosedError("The stream was closed before it finished")
-        return self._decoder.final()
+        final = self._decoder.final()
+        return final if self._finish is None else self._finish(final)
 
 
 class ChatStream(Stream[StreamEvent]):

@@ -20,6 +20,10 @@ The check uses the class's ordinary (non-strict) schema even when the request as
 mode: anything valid under the strict schema is valid under it, and a field with a default that
 the model left out simply takes its default.
 
+A pydantic model (pydantic is optional; see ``_pydantic``) is its own validator: its schema is
+``model_json_schema()`` and the parsed JSON goes to ``model_validate``, whose errors become the
+same :class:`~openrouter_async.StructuredOutputError`.
+
 This module sits below :mod:`openrouter_async.tools` (which uses :func:`schema_errors` to check
 tool arguments); it reaches ``tools.json_schema_for`` at call time for that reason.
 """
@@ -36,6 +40,8 @@ import orjson
 
 from ._convert import structure
 from ._errors import RequestValidationError, StructuredOutputError
+from ._pydantic import is_model
+from ._pydantic import validate as validate_model
 from .types.responses import ChatCompletion
 from .types.tools import JSONSchemaSpec, ResponseFormatJSONSchema
 
@@ -292,7 +298,7 @@ def _class_schema(cls: type[Any], *, strict: bool) -> dict[str, Any]:
     if schema.get("type") != "object":
         raise RequestValidationError(
             f"structured outputs need a class that maps to a JSON object (an attrs class, "
-            f"dataclass or TypedDict), got {cls!r}",
+            f"dataclass, TypedDict or pydantic model), got {cls!r}",
             path="response_format",
         )
     return schema
@@ -305,7 +311,8 @@ def response_format_for(
     description: str | None = None,
     strict: bool = True,
 ) -> ResponseFormatJSONSchema:
-    """The ``json_schema`` response format for ``cls`` (attrs class, dataclass or TypedDict).
+    """The ``json_schema`` response format for ``cls`` (attrs class, dataclass, TypedDict or
+    pydantic model).
 
     ``name`` defaults to the class name (characters outside ``[a-zA-Z0-9_-]`` become ``_``);
     ``strict=True`` (the default) asks the provider to enforce the schema, which then lists
@@ -339,6 +346,14 @@ def parse_json(text: str | None, cls: type[T]) -> T:
         data = orjson.loads(_strip_fence(text))
     except orjson.JSONDecodeError as exc:
         raise StructuredOutputError(f"the output is not valid JSON: {exc}", raw=text) from exc
+    if is_model(cls):
+        try:
+            parsed: T = validate_model(cls, data)
+        except ValueError as exc:
+            raise StructuredOutputError(
+                f"the output does not match {name}: {exc}", raw=text
+            ) from exc
+        return parsed
     errors = schema_errors(data, _class_schema(cls, strict=False))
     if errors:
         raise StructuredOutputError(

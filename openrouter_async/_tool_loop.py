@@ -276,6 +276,12 @@ class _Loop:
                     f"{type(tool).__name__}",
                     path=f"tools[{i}]",
                 )
+            if functions and functions[-1].name in (f.name for f in functions[:-1]):
+                # The API allows this; the loop could not tell which function a call means.
+                raise RequestValidationError(
+                    f"two tools are named {functions[-1].name!r}; the loop runs tools by name",
+                    path=f"tools[{i}].function.name",
+                )
         self.toolbox = {tool.name: tool for tool in functions}
         definitions = (*(base.tools or ()), *(tool.definition for tool in functions), *server_tools)
         self.request = attrs.evolve(base, tools=definitions or None, stream=None)

@@ -35,8 +35,10 @@ their values, ``X | Y``/``Optional[X]`` → ``anyOf`` (or a list of ``type`` nam
 ``list``/``Sequence``/``tuple[X, ...]`` → array, ``set``/``frozenset`` → array with unique items,
 ``tuple[X, Y]`` → fixed-length array (``prefixItems``), ``dict[str, X]``/``Mapping`` → object with
 ``additionalProperties``, attrs classes / dataclasses / TypedDicts → objects (fields without a
-default are required), ``NewType`` → its base type. ``Annotated[X, "text"]`` adds a description;
-``Annotated[X, {"minimum": 0}]`` merges extra schema keywords. Anything else raises
+default are required), pydantic models → pydantic's own ``model_json_schema()`` (their values
+are then validated by pydantic, not by the schema check), ``NewType`` → its base type.
+``Annotated[X, "text"]`` adds a description; ``Annotated[X, {"minimum": 0}]`` merges extra
+schema keywords. Anything else raises
 :class:`~openrouter_async.RequestValidationError` when the schema is built.
 
 Descriptions come from docstrings: a function's (or class's) text before its first section is
@@ -59,6 +61,8 @@ import orjson
 
 from ._convert import structure, unstructure
 from ._errors import StructuredOutputError
+from ._pydantic import contains_model
+from ._pydantic import validate as validate_model
 from ._schema import _fail, _Field, _parse_docstring, _SchemaBuilder, json_schema_for
 from ._structured import schema_errors
 from .types.responses import parse_tool_arguments
@@ -147,6 +151,17 @@ def _build(
     return tool, tuple(params)
 
 
+def _check_schema(schema: Mapping[str, Any], params: tuple[_Param, ...]) -> Mapping[str, Any]:
+    """The schema the arguments are checked against before conversion: parameters whose type
+    involves a pydantic model accept any value here, because pydantic validates them itself."""
+    own = [p.name for p in params if contains_model(p.annotation)]
+    if not own:
+        return schema
+    properties = dict(schema["properties"])
+    properties.update({name: {} for name in own})
+    return {**schema, "properties": properties}
+
+
 class FunctionTool(Generic[P, R]):
     """A Python function the model can call: its :class:`~openrouter_async.Tool` definition
     plus the function.
@@ -157,7 +172,7 @@ class FunctionTool(Generic[P, R]):
     thread (``asyncio.to_thread``), an async one awaited.
     """
 
-    __slots__ = ("_params", "definition", "function")
+    __slots__ = ("_check", "_params", "definition", "function")
 
     definition: Tool
     function: Callable[P, R]
@@ -172,6 +187,7 @@ class FunctionTool(Generic[P, R]):
     ) -> None:
         self.function = function
         self.definition, self._params = _build(function, name, description, strict)
+        self._check = _check_schema(self.parameters, self._params)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.function(*args, **kwargs)
@@ -206,7 +222,7 @@ class FunctionTool(Generic[P, R]):
             raw = orjson.dumps(data, default=str).decode()
         else:
             data = parse_tool_arguments(arguments, name=self.name)
-        errors = schema_errors(data, self.parameters)
+        errors = schema_errors(data, self._check)
         if errors:
             raise StructuredOutputError(
                 f"arguments for tool {self.name!r} do not match its schema: " + "; ".join(errors),
@@ -217,7 +233,10 @@ class FunctionTool(Generic[P, R]):
             if param.name not in data:
                 continue
             try:
-                values[param.name] = structure(data[param.name], param.annotation)
+                if contains_model(param.annotation):
+                    values[param.name] = validate_model(param.annotation, data[param.name])
+                else:
+                    values[param.name] = structure(data[param.name], param.annotation)
             except Exception as exc:
                 raise StructuredOutputError(
                     f"argument {param.name!r} of tool {self.name!r} cannot be converted to "
