@@ -200,7 +200,7 @@ def test_ctrl_c_while_blocked_on_a_stream_cancels_it(emu: ThreadedEmulator) -> N
             assert texts == 2 and interrupted - started < 5
             # The cancelled read closed the connection before the interrupt reached us.
             record = emu.last()
-            assert emu.disconnected(record) - interrupted < 0.1
+            assert emu.disconnected(record) - interrupted < 0.5
         # The client is still usable.
         assert client.chat.completions.create(model="emulator/echo", messages=USER).id
 
