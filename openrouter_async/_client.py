@@ -15,7 +15,7 @@ import logging
 import ssl as ssl_module
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -31,6 +31,7 @@ from ._errors import (
     ProtocolError,
     RequestValidationError,
 )
+from ._hooks import CallInfo, Hook, Hooks
 from ._http import Response
 from ._request import RequestPreparer
 from ._retry import Retrier
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["ClientState", "OpenRouter"]
 
 S = TypeVar("S", bound="Stream[Any]")
+T = TypeVar("T")
 
 logger = logging.getLogger("openrouter_async")
 
@@ -97,8 +99,10 @@ class OpenRouter:
         max_response_bytes: int = 32 * 1024 * 1024,
         proxy: str | None = None,
         trust_env: bool = True,
+        hooks: Sequence[Hook] = (),
     ) -> None:
         self._state = ClientState.UNOPENED
+        self._hooks = Hooks(hooks)
         policy = retry or RetryPolicy()
         if max_retries is not None:
             policy = RetryPolicy(
@@ -171,6 +175,7 @@ class OpenRouter:
             max_response_bytes=size,
         )
         derived._transport = self._transport
+        derived._hooks = self._hooks  # the same object: a hook added later sees both
         derived._parent = self._parent or self
         derived._state = ClientState.UNOPENED
         derived._prep = RequestPreparer(derived._config)
@@ -342,16 +347,33 @@ class OpenRouter:
                 deadline, method, url, path, headers, body, params, timeouts
             )
 
+        hooks = self._hooks
+        if not hooks:
+            return await _with_retries(attempt, policy, deadline, f"{method} {path}")
+        call = CallInfo(method, path, body, streamed=False)
+        hooks.emit("request", call)
+
+        def on_retry(error: APIError, wait: float) -> None:
+            call.attempts += 1
+            hooks.emit("retry", call, error=error, wait=wait)
+
         try:
-            return await attempt()
-        except APIError as error:
-            if policy.max_retries == 0:
-                raise
-            first = error
-        # Only a failed first attempt pays for the retry engine (one object, one loop).
-        retrier = Retrier(policy, deadline=deadline, describe=f"{method} {path}")
-        await retrier.backoff(first)
-        return await retrier.run(attempt)
+            data, info = await _with_retries(
+                attempt, policy, deadline, f"{method} {path}", on_retry=on_retry
+            )
+        except BaseException as exc:
+            hooks.emit("error", call, error=exc)
+            raise
+        hooks.emit("response", call, status=info.status_code, headers=info.headers, body=data)
+        return data, info
+
+    def add_hook(self, hook: Hook) -> None:
+        """Call ``hook(event)`` at every step of every call (see :mod:`openrouter_async._hooks`;
+        ``OpenRouter(hooks=[...])`` does the same at construction)."""
+        self._hooks.add(hook)
+
+    def remove_hook(self, hook: Hook) -> None:
+        self._hooks.remove(hook)
 
     def _cache_json_headers(self) -> dict[str, str]:
         # Shared by every request without per-call headers: aiohttp copies, never mutates it.
@@ -446,7 +468,7 @@ class OpenRouter:
                 stream=True,
             )
 
-        return stream_cls(
+        stream = stream_cls(
             send,
             timeouts=timeouts,
             retry=self._retry_policy(max_retries),
@@ -455,6 +477,10 @@ class OpenRouter:
             describe=f"POST {path} (stream)",
             accumulate=accumulate,
         )
+        if self._hooks:
+            stream._hooks = self._hooks
+            stream._call = CallInfo("POST", path, body, streamed=True)
+        return stream
 
     def _retry_policy(self, max_retries: int | None) -> RetryPolicy:
         policy = self._config.retry
@@ -465,6 +491,26 @@ class OpenRouter:
         if cached is None:
             cached = self._policies[max_retries] = attrs.evolve(policy, max_retries=max_retries)
         return cached
+
+
+async def _with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    deadline: float | None,
+    describe: str,
+    *,
+    on_retry: Callable[[APIError, float], None] | None = None,
+) -> T:
+    try:
+        return await attempt()
+    except APIError as error:
+        if policy.max_retries == 0:
+            raise
+        first = error
+    # Only a failed first attempt pays for the retry engine (one object, one loop).
+    retrier = Retrier(policy, deadline=deadline, describe=describe, on_retry=on_retry)
+    await retrier.backoff(first)
+    return await retrier.run(attempt)
 
 
 def _merge_query(params: Mapping[str, str] | None, extra: Mapping[str, str]) -> dict[str, str]:

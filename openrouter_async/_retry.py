@@ -111,10 +111,11 @@ class Retrier:
     takes between attempts, also used by a stream that must re-send after an error event that
     came before any content. ``on_error(error, wait)`` (optional) sees every failed attempt
     with the wait the server asked for or backoff chose, before the decision: the batch runner
-    turns a 429 into a shared cool-down there.
+    turns a 429 into a shared cool-down there. ``on_retry(error, wait)`` (optional) sees each
+    decision to send again: the client's ``"retry"`` hook.
     """
 
-    __slots__ = ("attempt", "deadline", "describe", "on_error", "policy")
+    __slots__ = ("attempt", "deadline", "describe", "on_error", "on_retry", "policy")
 
     def __init__(
         self,
@@ -123,8 +124,10 @@ class Retrier:
         deadline: float | None,
         describe: str,
         on_error: Callable[[APIError, float], None] | None = None,
+        on_retry: Callable[[APIError, float], None] | None = None,
     ) -> None:
         self.policy = policy
+        self.on_retry = on_retry
         self.deadline = deadline  # time.monotonic() based, or None
         self.describe = describe
         self.on_error = on_error
@@ -167,6 +170,8 @@ class Retrier:
         if wait is None:
             raise error
         self.attempt += 1
+        if self.on_retry is not None:
+            self.on_retry(error, wait)
         if wait > 0:
             await asyncio.sleep(wait)
 

@@ -37,6 +37,7 @@ from ._errors import (
     ProtocolError,
     StreamError,
 )
+from ._hooks import CallInfo, Hooks
 from ._http import Response, Send
 from ._retry import Retrier
 from ._sse import SSEComment, SSEParser
@@ -107,6 +108,12 @@ class Stream(Generic[E]):
         self._retrier: Retrier | None = None
         self._kind = kind
         self._accumulate = accumulate
+        # Hooks (None when the client has none: then no hook work at all).
+        self._hooks: Hooks | None = None
+        self._call: CallInfo | None = None
+        self._ended = False
+        self._end_error: BaseException | None = None
+        self._first_data_at: float | None = None
         self.response: ResponseInfo | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -161,8 +168,29 @@ class Stream(Generic[E]):
         self._loop = loop = asyncio.get_running_loop()
         if self._total_deadline is not None:
             self._total_loop = loop.time() + (self._total_deadline - time.monotonic())
-        self._retrier = Retrier(self._retry, deadline=self._total_deadline, describe=self._describe)
-        await self._connect()
+        hooks, call = self._hooks, self._call
+        on_retry = None
+        if hooks is not None and call is not None:
+            hooks.emit("request", call)
+
+            def on_retry(error: APIError, wait: float) -> None:
+                call.attempts += 1
+                hooks.emit("retry", call, error=error, wait=wait)
+
+        self._retrier = Retrier(
+            self._retry, deadline=self._total_deadline, describe=self._describe, on_retry=on_retry
+        )
+        try:
+            await self._connect()
+        except BaseException as exc:
+            if hooks is not None and call is not None:
+                self._ended = True
+                hooks.emit("error", call, error=exc)
+            raise
+        if hooks is not None and call is not None:
+            info = self.response
+            assert info is not None
+            hooks.emit("stream_start", call, status=info.status_code, headers=info.headers)
 
     async def _connect(self) -> None:
         """Send (through the retry engine) and keep the response once its headers are in."""
@@ -204,7 +232,9 @@ class Stream(Generic[E]):
         """An error event came before any content: re-send through the retry engine when it
         allows (raises ``error`` when it does not). Returns once the new response is open."""
         assert self._retrier is not None
-        self._close_now()
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()  # not _close_now(): the stream goes on, on a new response
         await self._retrier.backoff(error)
         self._parser = SSEParser()
         self._decoder = StreamDecoder(kind=self._kind, accumulate=self._accumulate)
@@ -221,7 +251,31 @@ class Stream(Generic[E]):
         if response is not None:
             response.close()
         if self._state != _DONE:
+            if self._state == _OPEN and self._hooks is not None:
+                self._end("error" if self._end_error is not None else "closed")
             self._state = _CLOSED
+
+    def _end(self, outcome: str) -> None:
+        """The one ``stream_end`` hook event of this stream."""
+        if self._ended or self._hooks is None or self._call is None:
+            return
+        self._ended = True
+        try:
+            completion: Any = self._decoder.partial()
+        except Exception:  # what arrived may not fold into a completion; the outcome stands
+            completion = None
+        first = self._first_data_at
+        info = self.response
+        self._hooks.emit(
+            "stream_end",
+            self._call,
+            status=info.status_code if info is not None else None,
+            headers=info.headers if info is not None else None,
+            completion=completion,
+            error=self._end_error,
+            outcome=outcome,
+            time_to_first_token=first - self._call.started_at if first is not None else None,
+        )
 
     def _finish_body(self, response: Response) -> None:
         if self._timer is not None:
@@ -229,6 +283,8 @@ class Stream(Generic[E]):
             self._timer = None
         self._response = None
         self._state = _DONE
+        if self._hooks is not None:
+            self._end("done")
         if response.at_eof():
             response.release()  # fully read: the connection goes back to the pool
         else:
@@ -367,10 +423,13 @@ class Stream(Generic[E]):
                             continue
                     if not pending:
                         raise
+                    self._end_error = error
                     self._close_now()
                     self._deferred = error
                     return pending.popleft()
                 if got_data:
+                    if not self._first_data_seen:
+                        self._first_data_at = time.monotonic()
                     self._first_data_seen = True
                     self._idle_since = None
                 if decoder.done:
@@ -383,8 +442,10 @@ class Stream(Generic[E]):
                     raise StopAsyncIteration
                 if got_data:
                     self._arm()
-        except BaseException:
+        except BaseException as exc:
             if self._state == _OPEN:
+                if type(exc) is not StopAsyncIteration:
+                    self._end_error = exc
                 self._close_now()
             raise
         finally:
@@ -445,6 +506,24 @@ class Stream(Generic[E]):
         final = self._decoder.final()
         return final if self._finish is None else self._finish(final)
 
+    async def until_done(self) -> None:
+        """Consume the rest of the stream; its errors are raised as iteration would raise them."""
+        await self.get_final_completion()
+
+    async def get_final_text(self) -> str:
+        """Consume the rest of the stream and return the first choice's text (``""`` if none)."""
+        return (await self.get_final_completion()).content or ""
+
+    @property
+    def text_stream(self) -> AsyncIterator[str]:
+        """Only the text (every ``TextDelta.text``, as it arrives); events are still folded."""
+        return self._texts()
+
+    async def _texts(self) -> AsyncIterator[str]:
+        async for event in self:
+            if isinstance(event, TextDelta):
+                yield event.text
+
 
 class ChatStream(Stream[StreamEvent]):
     """``async with client.chat.completions.stream(...) as stream: async for event in stream``.
@@ -453,15 +532,6 @@ class ChatStream(Stream[StreamEvent]):
     only the text; ``chunks()`` yields the raw chunks as typed objects instead of events;
     ``get_final_completion()`` returns the same shape ``create()`` does.
     """
-
-    @property
-    def text_stream(self) -> AsyncIterator[str]:
-        return self._texts()
-
-    async def _texts(self) -> AsyncIterator[str]:
-        async for event in self:
-            if type(event) is TextDelta:
-                yield event.text
 
     def chunks(self) -> AsyncIterator[ChatCompletionChunk]:
         """Iterate typed raw chunks instead of events (use one or the other per stream)."""
