@@ -5,6 +5,13 @@ of pieces joined once, in :meth:`Accumulator.snapshot`; nothing is concatenated 
 fold trusts the decoder's normalization (distinct tool calls have distinct indices) and applies
 the documented repairs on the way out: empty tool arguments become ``"{}"``, and a finish reason
 of ``"stop"`` / unknown / missing becomes ``"tool_calls"`` when tool calls were made.
+
+One fold: the decoder writes its streamed text and tool pieces straight into this state (no
+event dispatch per token), but a stream's final completion is exactly what folding the events
+it yielded with :meth:`Accumulator.add` gives, except for what no event carries: the envelope
+(``id``, ``model``, ``created``, ``provider``, ``system_fingerprint``, ``service_tier``,
+``openrouter_metadata``), ``logprobs``, ``audio``, and choices that produced no event.
+``tests/unit/test_fold.py`` holds the two equal for any chunk sequence.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ same :class:`TextCompletion` shape ``create()`` returns.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._config import Timeouts
@@ -22,7 +22,7 @@ from ..types.completions import (
     coerce_text_completion_request,
     text_completion_from_chat,
 )
-from ..types.events import StreamEvent, TextDelta
+from ..types.events import StreamEvent
 from ._raw import build, encode_body, expect_object
 
 if TYPE_CHECKING:
@@ -40,15 +40,6 @@ class CompletionStream(Stream[StreamEvent]):
     ``text_stream`` yields only the text. ``get_final_completion()`` returns the chat-shaped
     fold (``choices[i].message.content``); ``get_final_text_completion()`` the legacy shape.
     """
-
-    @property
-    def text_stream(self) -> AsyncIterator[str]:
-        return self._texts()
-
-    async def _texts(self) -> AsyncIterator[str]:
-        async for event in self:
-            if type(event) is TextDelta:
-                yield event.text
 
     async def get_final_text_completion(self) -> TextCompletion:
         """Consume the rest of the stream and return it as a :class:`TextCompletion`."""

@@ -616,3 +616,12 @@ async def test_503_with_string_metadata_is_retried() -> None:
     finally:
         set_testing(False)
     assert calls == 2 and done.choices[0].message.content == "ok"
+
+
+async def test_get_final_text_is_empty_when_no_text_arrived(
+    server: RawServer, client: ora.OpenRouter
+) -> None:
+    fragment = {"index": 0, "id": "c", "function": {"name": "f", "arguments": "{}"}}
+    answer(server.script, SSE_HEAD, sse([chunk({"tool_calls": [fragment]}, "tool_calls")], True))
+    async with client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
+        assert await stream.get_final_text() == ""
