@@ -52,6 +52,7 @@ from ._errors import (
     StructuredOutputError,
     UnprocessableEntityError,
 )
+from ._hooks import CallInfo, HookEvent
 from ._retry import set_testing
 
 if TYPE_CHECKING:
@@ -268,6 +269,7 @@ __all__ = [
     "BatchProgress",
     "BatchResult",
     "CacheControl",
+    "CallInfo",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatMessage",
@@ -289,6 +291,7 @@ __all__ = [
     "FunctionTool",
     "GatewayTimeoutError",
     "Generation",
+    "HookEvent",
     "ImagePart",
     "ImagesDelta",
     "IncompleteStreamError",

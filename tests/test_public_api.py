@@ -9,6 +9,8 @@ import openrouter_async as ora
 
 # Names that are public by design; anything added to the face must be added here too.
 EXPECTED = {
+    "CallInfo",
+    "HookEvent",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
