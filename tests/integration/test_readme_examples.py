@@ -6,10 +6,12 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Literal
 
 import attrs
+import pydantic
 import pytest
 
 import openrouter_async as ora
@@ -164,28 +166,61 @@ def test_pytest_example_runs_in_a_fresh_project(tmp_path: Path) -> None:
     assert "2 passed" in result.stdout
 
 
-async def test_structured_output_on_a_stream() -> None:
-    @attrs.define
-    class Recipe:
-        title: str
-        minutes: int
+class Review(pydantic.BaseModel):
+    stars: int = pydantic.Field(ge=1, le=5)
+    summary: str
 
-    assert "ora.response_format_for(Recipe)" in README
+
+async def test_structured_output_on_a_stream() -> None:
+    assert "model=..., messages=..., response_format=Review" in README
     async with Emulator() as emu, emu.client() as client:
         pieces: list[str] = []
         async with client.chat.completions.stream(
             model="emulator/json",
-            messages=[{"role": "user", "content": "A recipe"}],
-            response_format=ora.response_format_for(Recipe),
+            messages=[{"role": "user", "content": "A review"}],
+            response_format=Review,
         ) as stream:
             async for text in stream.text_stream:
                 pieces.append(text)
-            recipe = ora.parse_completion(await stream.get_final_completion(), Recipe).parsed
+            final = await stream.get_final_completion()
     assert len(pieces) > 1  # it did arrive in pieces
-    assert recipe == Recipe(title="", minutes=0)
+    assert isinstance(final, ora.ParsedChatCompletion)
+    # emulator/json writes each property's minimum, so the pydantic constraint holds.
+    assert final.parsed == Review(stars=1, summary="")
     sent = emu.requests[-1].body["response_format"]
     assert sent["type"] == "json_schema"
-    assert set(sent["json_schema"]["schema"]["required"]) == {"title", "minutes"}
+    assert set(sent["json_schema"]["schema"]["required"]) == {"stars", "summary"}
+
+
+async def test_extra_body_merges_into_a_typed_object() -> None:
+    block = readme_block(
+        'done = await client.chat.completions.create(\n    model="openai/gpt-4o-mini"'
+    )
+    async with Emulator() as emu, emu.client() as client:
+        await eval_block(block, client)
+    assert emu.requests[-1].body["provider"] == {
+        "order": ["openai", "azure"],
+        "options": {"openai": {"store": False}},
+    }
+
+
+async def eval_block(block: str, client: ora.OpenRouter) -> None:
+    code = "async def _example(client):\n" + textwrap.indent(block, "    ")
+    namespace: dict[str, object] = {}
+    exec(code, namespace)
+    await namespace["_example"](client)  # type: ignore[operator]
+
+
+def test_a_pydantic_tool_as_written() -> None:
+    block = readme_block("class Order(pydantic.BaseModel):")
+    namespace: dict[str, object] = {"pydantic": pydantic, "function_tool": function_tool}
+    exec(block, namespace)
+    tool = namespace["place_order"]
+    assert isinstance(tool, ora.FunctionTool)
+    assert tool.parameters["properties"]["order"]["properties"]["quantity"]["minimum"] == 1
+    assert tool.parse_arguments('{"order": {"sku": "A1", "quantity": 2}}')["order"].quantity == 2
+    with pytest.raises(ora.StructuredOutputError, match="quantity"):
+        tool.parse_arguments('{"order": {"sku": "A1", "quantity": 0}}')
 
 
 async def test_the_emulator_accepts_only_test_key_by_default() -> None:
@@ -208,7 +243,8 @@ def test_install_lines_name_this_project_and_its_extras() -> None:
     name = re.search(r'^name = "([^"]+)"', pyproject, flags=re.M)
     assert name is not None and f"pip install {name.group(1)} " in install
     extras = set(re.findall(r"\[([a-z]+)\]", install + source))
-    assert extras == {"cli"}
+    assert extras == {"cli", "pydantic"}
     declared = pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
-    assert re.search(r"^cli = \[", declared, flags=re.M)
+    for extra in extras:
+        assert re.search(rf"^{extra} = \[", declared, flags=re.M)
     assert (ROOT / "pyproject.toml").is_file()  # `-e .` from the repository root finds it
