@@ -319,6 +319,7 @@ class OpenRouter:
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
         extra_query: Mapping[str, str] | None = None,
+        public: bool = False,
     ) -> tuple[Any, ResponseInfo]:
         """Send a non-streaming request with retries; return the parsed JSON and its info.
 
@@ -332,9 +333,10 @@ class OpenRouter:
         if extra_headers is None and body is not None:
             headers = self._json_headers or self._cache_json_headers()
         else:
-            headers = self._prep.headers(
-                config.auth_header(), json_body=body is not None, extra=extra_headers
-            )
+            # A public endpoint (the model and provider lists) is asked without a key when the
+            # client has none, rather than refused; every other call needs one.
+            auth = None if public and config.api_key is None else config.auth_header()
+            headers = self._prep.headers(auth, json_body=body is not None, extra=extra_headers)
         url = self._prep.url(path)
         timeouts = config.timeouts if timeout is None else merge_timeouts(config.timeouts, timeout)
         deadline = self._deadline(timeouts)

@@ -32,7 +32,7 @@ class RequestPreparer:
 
     def headers(
         self,
-        auth: str,
+        auth: str | None,
         *,
         json_body: bool,
         stream: bool = False,
@@ -40,7 +40,8 @@ class RequestPreparer:
     ) -> dict[str, str]:
         """The headers of one request; ``extra`` (per call) is checked for CR/LF."""
         headers = dict(self._stream if stream else self._json if json_body else self._base)
-        headers["Authorization"] = auth
+        if auth is not None:
+            headers["Authorization"] = auth
         if extra:
             for name, value in extra.items():
                 check_header(name, value, where="extra_headers")

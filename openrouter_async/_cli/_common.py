@@ -153,8 +153,8 @@ async def open_client(
     """The client the flags ask for: against an in-process emulator, or the real API.
 
     ``options`` go to ``OpenRouter(...)``. Raises :class:`CLIError` when no key is available,
-    unless ``key_required`` is false (public endpoints such as ``GET /models``): then the
-    client sends no ``Authorization`` header at all.
+    unless ``key_required`` is false (public endpoints such as ``GET /models``, which the
+    client then asks without an ``Authorization`` header).
     """
     from .._client import OpenRouter
 
@@ -175,34 +175,12 @@ async def open_client(
     if api_key is None:
         if key_required:
             raise CLIError(NO_KEY_MESSAGE)
-        async with (
-            _keyless_session() as session,
-            OpenRouter(api_key="none", base_url=base_url, session=session, **options) as client,
-        ):
+        # The SDK asks public endpoints (GET /models) without a key when it has none.
+        async with OpenRouter(base_url=base_url, **options) as client:
             yield client
         return
     async with OpenRouter(api_key=api_key, base_url=base_url, **options) as client:
         yield client
-
-
-@contextlib.asynccontextmanager
-async def _keyless_session() -> AsyncIterator[Any]:
-    """An aiohttp session that strips ``Authorization`` from every request it sends.
-
-    The SDK always sends a key; a public endpoint needs none, and a made-up one could be
-    refused. ``on_request_start`` sees the headers before the request is built from them.
-    """
-    import aiohttp
-
-    async def drop_key(_: Any, __: Any, params: aiohttp.TraceRequestStartParams) -> None:
-        params.headers.popall("Authorization", None)
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(drop_key)
-    async with aiohttp.ClientSession(
-        trace_configs=[trace], cookie_jar=aiohttp.DummyCookieJar()
-    ) as session:
-        yield session
 
 
 def read_prompt(prompt: str | None) -> str:

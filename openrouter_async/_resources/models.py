@@ -216,6 +216,7 @@ class Models:
             extra_headers=extra_headers,
             max_retries=max_retries,
             extra_query=extra_query,
+            public=True,
         )
         body = expect_object(data, "GET /models", info)
         if not isinstance(body.get("data"), list):
@@ -321,6 +322,7 @@ class Models:
             extra_headers=extra_headers,
             max_retries=max_retries,
             extra_query=extra_query,
+            public=True,
         )
         inner = unwrap_data(data, "GET /models/count", info)
         value = inner.get("count") if isinstance(inner, dict) else None
@@ -349,6 +351,7 @@ class Models:
             extra_headers=extra_headers,
             max_retries=max_retries,
             extra_query=extra_query,
+            public=True,
         )
         return build(
             unwrap_data(data, f"GET {path}", info), ModelEndpoints, "model endpoints", info

@@ -38,6 +38,7 @@ class Providers:
             extra_headers=extra_headers,
             max_retries=max_retries,
             extra_query=extra_query,
+            public=True,
         )
         items = unwrap_data(data, "GET /providers", info)
         if not isinstance(items, list):

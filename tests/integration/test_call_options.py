@@ -117,3 +117,19 @@ async def test_extra_query_is_checked(emulator: Emulator) -> None:
     async with emulator.client() as client:
         with pytest.raises(ora.RequestValidationError):
             await client.models.list(extra_query={"a": object()})  # type: ignore[dict-item]
+
+
+async def test_public_lists_need_no_key(emulator: Emulator, monkeypatch) -> None:
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    emulator.api_key = None  # accept anything, so the test sees what was sent
+    async with ora.OpenRouter(base_url=emulator.base_url) as client:
+        assert await client.models.list()
+        await client.models.count()
+        assert await client.providers.list()
+        with pytest.raises(ora.MissingAPIKeyError):
+            await client.chat.completions.create(model="emulator/echo", messages=MESSAGES)
+    public = [
+        r for r in emulator.requests if r.endpoint in ("/models", "/models/count", "/providers")
+    ]
+    assert len(public) == 3
+    assert all("Authorization" not in r.headers for r in public)
