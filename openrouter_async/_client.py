@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from ._batch import Batch
     from ._chat import Chat
-    from ._resources.account import Credits, Key
+    from ._resources.account import CreditsResource, KeyResource
     from ._resources.completions import Completions
     from ._resources.embeddings import Embeddings
     from ._resources.generations import Generations
@@ -210,16 +210,16 @@ class OpenRouter:
         return Providers(self)
 
     @functools.cached_property
-    def credits(self) -> Credits:
-        from ._resources.account import Credits
+    def credits(self) -> CreditsResource:
+        from ._resources.account import CreditsResource
 
-        return Credits(self)
+        return CreditsResource(self)
 
     @functools.cached_property
-    def key(self) -> Key:
-        from ._resources.account import Key
+    def key(self) -> KeyResource:
+        from ._resources.account import KeyResource
 
-        return Key(self)
+        return KeyResource(self)
 
     @functools.cached_property
     def embeddings(self) -> Embeddings:

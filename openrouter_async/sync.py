@@ -56,8 +56,8 @@ from ._client import ClientState
 from ._client import OpenRouter as AsyncOpenRouter
 from ._config import ClientConfig
 from ._errors import ClientClosedError
-from ._resources.account import Credits as AsyncCredits
-from ._resources.account import Key as AsyncKey
+from ._resources.account import CreditsResource as AsyncCredits
+from ._resources.account import KeyResource as AsyncKey
 from ._resources.completions import Completions as AsyncCompletions
 from ._resources.completions import CompletionStream as AsyncCompletionStream
 from ._resources.embeddings import Embeddings as AsyncEmbeddings
@@ -95,10 +95,10 @@ __all__ = [
     "ChatStream",
     "CompletionStream",
     "Completions",
-    "Credits",
+    "CreditsResource",
     "Embeddings",
     "Generations",
-    "Key",
+    "KeyResource",
     "Models",
     "OpenRouter",
     "Providers",
@@ -208,13 +208,13 @@ class Providers(Facade[AsyncProviders]):
     list = blocking(AsyncProviders.list)
 
 
-class Credits(Facade[AsyncCredits]):
+class CreditsResource(Facade[AsyncCredits]):
     """``client.credits`` (needs a management key)."""
 
     get = blocking(AsyncCredits.get)
 
 
-class Key(Facade[AsyncKey]):
+class KeyResource(Facade[AsyncKey]):
     """``client.key``."""
 
     get = blocking(AsyncKey.get)
@@ -254,8 +254,8 @@ class OpenRouter(Facade[AsyncOpenRouter]):
     models = resource(Models)
     generations = resource(Generations)
     providers = resource(Providers)
-    credits = resource(Credits)
-    key = resource(Key)
+    credits = resource(CreditsResource)
+    key = resource(KeyResource)
     embeddings = resource(Embeddings)
     batch = calling(AsyncOpenRouter.batch, Batch)
 

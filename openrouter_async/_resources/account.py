@@ -13,10 +13,10 @@ from ._raw import build, unwrap_data
 if TYPE_CHECKING:
     from .._client import OpenRouter
 
-__all__ = ["Credits", "Key"]
+__all__ = ["CreditsResource", "KeyResource"]
 
 
-class Credits:
+class CreditsResource:
     """``client.credits``."""
 
     def __init__(self, client: OpenRouter) -> None:
@@ -45,7 +45,7 @@ class Credits:
         return build(unwrap_data(data, "GET /credits", info), CreditsInfo, "credits", info)
 
 
-class Key:
+class KeyResource:
     """``client.key``."""
 
     def __init__(self, client: OpenRouter) -> None:
