@@ -32,8 +32,8 @@ Consequences worth knowing:
   ``ClientClosedError``), closes open streams and the pool, and ends the thread. A client
   garbage collected while open warns with a ``ResourceWarning`` and does the same; clients
   still open when the interpreter exits are closed then.
-* Callbacks the core runs (``on_progress``, ``on_tool_call``, sync tools) run outside the
-  caller's thread. Tools run in the client's worker threads and may use the client, even close
+* Callbacks the core runs (hooks, ``on_progress``, ``on_tool_call``, sync tools) run outside
+  the caller's thread. Tools run in the client's worker threads and may use the client, even close
   it (``close()`` never waits for a tool still running); a callback on the loop thread itself
   must not call the client (it would wait for itself, and raises ``RuntimeError``).
 * ``session=`` is not accepted: an aiohttp session belongs to the loop that made it.
@@ -117,22 +117,23 @@ class _StreamFacade(Bridge[S, E]):
     closed = forwarded[bool]()
     buffered = forwarded[int]()
     generation_id = forwarded[str | None]()
+    text_stream = forwarded[SyncIterator[str]]()
     partial = calling(AsyncStream.partial, same)
     get_final_completion = blocking(AsyncStream.get_final_completion)
+    get_final_text = blocking(AsyncStream.get_final_text)
+    until_done = blocking(AsyncStream.until_done)
 
 
 class ChatStream(_StreamFacade[AsyncChatStream, StreamEvent]):
     """:class:`openrouter_async.ChatStream`, synchronously: ``for event in stream``,
     ``stream.text_stream``, ``stream.get_final_completion()``, ``stream.chunks()``."""
 
-    text_stream = forwarded[SyncIterator[str]]()
     chunks = iterating(AsyncChatStream.chunks)
 
 
 class CompletionStream(_StreamFacade[AsyncCompletionStream, StreamEvent]):
     """A legacy text-completion stream, synchronously."""
 
-    text_stream = forwarded[SyncIterator[str]]()
     get_final_text_completion = blocking(AsyncCompletionStream.get_final_text_completion)
 
 
@@ -229,6 +230,14 @@ class Embeddings(Facade[AsyncEmbeddings]):
 # --------------------------------------------------------------------------- the client
 
 
+def _derived(portal: Portal, inner: AsyncOpenRouter) -> OpenRouter:
+    """The facade of a client made by ``with_options``: same loop, same pool."""
+    client = object.__new__(OpenRouter)
+    Facade.__init__(client, portal, inner)
+    client._owns_loop = False
+    return client
+
+
 class OpenRouter(Facade[AsyncOpenRouter]):
     """Synchronous client for the OpenRouter API: ``with OpenRouter() as client:``.
 
@@ -248,6 +257,7 @@ class OpenRouter(Facade[AsyncOpenRouter]):
         # so a bad argument raises before any thread exists.
         client = AsyncOpenRouter(**options)
         super().__init__(Portal(closer=client.aclose, owner="OpenRouter client"), client)
+        self._owns_loop = True
 
     chat = resource(Chat)
     completions = resource(Completions)
@@ -258,6 +268,9 @@ class OpenRouter(Facade[AsyncOpenRouter]):
     key = resource(KeyResource)
     embeddings = resource(Embeddings)
     batch = calling(AsyncOpenRouter.batch, Batch)
+    with_options = calling(AsyncOpenRouter.with_options, _derived)
+    add_hook = calling(AsyncOpenRouter.add_hook, same)
+    remove_hook = calling(AsyncOpenRouter.remove_hook, same)
 
     @property
     def state(self) -> ClientState:
@@ -275,7 +288,7 @@ class OpenRouter(Facade[AsyncOpenRouter]):
         return f"sync.OpenRouter(base_url={self.base_url!r}, state={self.state.value})"
 
     def __enter__(self) -> OpenRouter:
-        if self._portal.closed:
+        if self.state is ClientState.CLOSED:
             raise ClientClosedError("This OpenRouter client is closed; create a new one")
         return self
 
@@ -291,5 +304,10 @@ class OpenRouter(Facade[AsyncOpenRouter]):
         """Close open streams and the connection pool, and stop the loop thread (idempotent).
 
         Calls still running in other threads are cancelled and raise ``ClientClosedError``.
+        A client made by :meth:`with_options` only marks itself closed: the pool and the
+        thread belong to the client it came from.
         """
-        self._portal.stop()
+        if self._owns_loop:
+            self._portal.stop()
+        elif not self._portal.closed:
+            self._portal.run(self._inner.aclose)

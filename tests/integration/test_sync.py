@@ -12,6 +12,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -343,3 +344,66 @@ def test_the_readme_example_as_written(
     exec(compile(block, "README.md", "exec"), {})
     assert capsys.readouterr().out == "Say hi\nTell me a story"
     assert [r.model for r in emu.requests] == ["openai/gpt-4o-mini"] * 2
+
+
+def test_final_text_and_until_done(emu: ThreadedEmulator) -> None:
+    with emu.client() as client:
+        with client.chat.completions.stream(model="emulator/lorem:tokens=3", messages=USER) as s:
+            assert s.get_final_text() == "Lorem ipsum dolor"
+        with client.chat.completions.stream(model="emulator/lorem:tokens=3", messages=USER) as s:
+            s.until_done()
+            assert s.closed
+        with client.completions.stream(model="emulator/lorem:tokens=2", prompt="x") as legacy:
+            assert legacy.get_final_text() == "Lorem ipsum"
+
+
+def test_with_options_shares_the_loop_and_the_pool(emu: ThreadedEmulator) -> None:
+    client = emu.client()
+    fast = client.with_options(max_retries=0, default_headers={"X-Title-Test": "fast"})
+    assert isinstance(fast, sync.OpenRouter)
+    emu.call(emu.emu.fail_next, 1, status=503)
+    with pytest.raises(ora.ServiceUnavailableError):
+        fast.chat.completions.create(model="emulator/echo", messages=USER)
+    assert emu.requests[-1].headers["X-Title-Test"] == "fast"
+    fast.close()  # only marks it closed
+    assert fast.state is ora.ClientState.CLOSED
+    with pytest.raises(ora.ClientClosedError):
+        fast.chat.completions.create(model="emulator/echo", messages=USER)
+    assert client.chat.completions.create(model="emulator/echo", messages=USER).id
+    other = client.with_options(timeout=30)
+    client.close()
+    assert other.state is ora.ClientState.CLOSED
+    with pytest.raises(ora.ClientClosedError):
+        other.models.count()
+
+
+def test_hooks_run_on_the_loop_thread(emu: ThreadedEmulator) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def hook(event: Any) -> None:
+        seen.append((event.kind, threading.current_thread().name))
+
+    def late(event: Any) -> None:
+        seen.append(("late " + event.kind, threading.current_thread().name))
+
+    with emu.client(hooks=[hook]) as client:
+        loop_thread = client._portal.thread.name
+        client.chat.completions.create(model="emulator/echo", messages=USER)
+        client.add_hook(late)
+        with client.chat.completions.stream(model="emulator/echo", messages=USER) as s:
+            s.until_done()
+        client.remove_hook(late)
+        client.key.get()
+    assert [kind for kind, _ in seen] == [
+        "request",
+        "response",
+        "request",
+        "late request",
+        "stream_start",
+        "late stream_start",
+        "stream_end",
+        "late stream_end",
+        "request",
+        "response",
+    ]
+    assert {name for _, name in seen} == {loop_thread}
