@@ -472,7 +472,13 @@ class Batch:
                     slots.release()
                     return
                 index, item = pulled
-                self._deliver(await self._run_item(index, item))
+                try:
+                    result = await self._run_item(index, item)
+                except Exception as exc:  # whatever one item raises stays with that item
+                    result = BatchResult(
+                        index=index, id=self._split(index, item)[0], request=None, error=exc
+                    )
+                self._deliver(result)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # a bug here must not hang the consumer: report it there

@@ -150,6 +150,8 @@ def lock_holder(file_stat: os.stat_result) -> int | None:
             pid = int(fields[4])
         except ValueError:
             continue
+        if pid <= 0:  # a holder outside our pid namespace, or an open-file-description lock
+            continue
         if f"{dev_major}:{dev_minor}" == device:
             exact = pid
         by_inode.append(pid)

@@ -559,3 +559,30 @@ async def test_unique_ids_false_trusts_the_input(emulator: Emulator) -> None:
     assert [r.id for r in results] == ["same"] * 3
     assert all(r.ok for r in results)
     assert len(emulator.requests) == 3
+
+
+async def test_an_untyped_failure_outside_the_request_stays_with_its_item(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any exception one item raises, wherever in its handling, becomes that item's error; the
+    batch goes on (before, it ended the whole batch and lost the items pulled behind it)."""
+    import openrouter_async._batch as batch_module
+
+    real = batch_module.estimate_prompt_tokens
+
+    def estimate(messages: Any) -> int:
+        if messages[0]["content"] == "poison":
+            raise RuntimeError("not an OpenRouterError")
+        return real(messages)
+
+    monkeypatch.setattr(batch_module, "estimate_prompt_tokens", estimate)
+    items = [
+        (f"i{i}", {"model": "emulator/echo", "messages": user("poison" if i == 2 else f"m{i}")})
+        for i in range(6)
+    ]
+    async with emulator.client() as client, client.batch(items, tpm=1e9) as batch:
+        results = {r.id: r async for r in batch}
+    assert set(results) == {f"i{i}" for i in range(6)}
+    assert isinstance(results["i2"].error, RuntimeError)
+    assert all(results[f"i{i}"].ok for i in (0, 1, 3, 4, 5))
+    assert len(emulator.requests) == 5
