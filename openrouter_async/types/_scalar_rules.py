@@ -8,7 +8,7 @@ order they are written to the body).
 A range is checked only where OpenRouter's API description states it (``temperature`` 0-2,
 ``top_p`` 0-1, the penalties -2..2, ``session_id`` at most 256 characters). Integers without a
 stated range are held to 64 bits, the most a JSON number carries through the encoder; enum-like
-strings take any value (see ``_validators.check_choice``).
+strings take any value (see ``_validators.check_open_choice``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Why it is built this way:
   cached; building from a mapping does no reflection per call.
 * Forward compatibility: OpenRouter ships new optional keys and enum values without notice. A
   key a class does not model is kept in its ``extra`` field and sent unchanged, and an
-  enum-like field takes any string (:func:`check_choice`). What is refused is a wrong type, or
+  enum-like field takes any string (:func:`check_open_choice`). What is refused is a wrong type, or
   what the API documents as invalid.
 * Python's ``bool`` is an ``int``: every numeric check rejects booleans explicitly. NaN and
   infinities are rejected wherever a number is expected.
@@ -39,6 +39,7 @@ __all__ = [
     "check_int",
     "check_json_object",
     "check_name",
+    "check_open_choice",
     "check_number",
     "check_str",
     "check_str_items",
@@ -172,7 +173,16 @@ def _number_range(lo: float | None, hi: float | None, lo_open: bool, hi_open: bo
 
 
 def check_choice(value: object, path: str, choices: tuple[str, ...]) -> str:
-    """A value of an enum-like field: the known ``choices`` or any other string.
+    """One of ``choices`` exactly (a closed set, such as a query parameter's)."""
+    if not isinstance(value, str) or value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        shown = repr(value) if isinstance(value, str) else type_name(value)
+        fail(f"must be one of {allowed}, got {shown}", path)
+    return value
+
+
+def check_open_choice(value: object, path: str, choices: tuple[str, ...]) -> str:
+    """A value of an enum-like request field: the known ``choices`` or any other string.
 
     OpenRouter adds values without notice (a new service tier, a new modality), so a string the
     SDK does not know is sent as given; only a value that is not a string at all is refused.
@@ -219,7 +229,7 @@ def check_str_items(
         fail(f"must contain at most {max_items} items, got {len(value)}", path)
     for i, item in enumerate(value):
         if choices is not None:
-            check_choice(item, f"{path}[{i}]", choices)
+            check_open_choice(item, f"{path}[{i}]", choices)
         else:
             check_str(item, f"{path}[{i}]", nonempty=nonempty_items)
     return value
@@ -286,7 +296,7 @@ def optional_number(
 def optional_choice(*choices: str) -> Validator:
     def validate(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None:
-            check_choice(value, attribute.name, choices)
+            check_open_choice(value, attribute.name, choices)
 
     return validate
 

@@ -15,9 +15,9 @@ import attrs
 from .._convert import request_model
 from .._errors import RequestValidationError
 from ._validators import (
-    check_choice,
     check_json_object,
     check_name,
+    check_open_choice,
     check_str,
     coerce_model,
     coerce_models,
@@ -264,7 +264,7 @@ def to_tool_choice(value: ToolChoice | Mapping[str, Any] | None) -> ToolChoice |
     if value is None:
         return None
     if isinstance(value, str):
-        check_choice(value, "tool_choice", _TOOL_CHOICE_MODES)
+        check_open_choice(value, "tool_choice", _TOOL_CHOICE_MODES)
         return value
     choice: ToolChoice = dispatch(
         value,

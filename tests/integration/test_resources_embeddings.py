@@ -127,11 +127,11 @@ async def test_multimodal_input_and_request_object(emulator: Emulator) -> None:
         ({"input": [[1], []]}, "input[1]"),
         ({"input": [-1]}, "input[0]"),
         ({"input": ["ok", ""]}, "input[1]"),
-        ({"input": [{"content": []}]}, "input[0].content"),
+        ({"input": [{"content": 5}]}, "input[0].content"),
         ({"input": [{"text": "x"}]}, "input[0].text"),
         ({"input": 3}, "input"),
         ({"input": b"bytes"}, "input"),
-        ({"input": "x", "encoding_format": "int8"}, "encoding_format"),
+        ({"input": "x", "encoding_format": 8}, "encoding_format"),  # enum-like: any string
         ({"input": "x", "dimensions": 0}, "dimensions"),
         ({"input": "x", "model": ""}, "model"),
         ({"input": "x", "model": None}, "model"),
