@@ -36,7 +36,9 @@ Consequences worth knowing:
   the caller's thread. Tools run in the client's worker threads and may use the client, even close
   it (``close()`` never waits for a tool still running); a callback on the loop thread itself
   must not call the client (it would wait for itself, and raises ``RuntimeError``).
-* ``session=`` is not accepted: an aiohttp session belongs to the loop that made it.
+* ``session=`` is not accepted: an aiohttp session belongs to the loop that made it. For the
+  same reason a client does not survive ``fork()``: in the child it raises
+  ``ClientClosedError`` (instead of waiting forever for a thread that is not there).
 
 Names the facade does not declare (a method added to the async core later) still work at run
 time by the same rule (awaited, iterated, entered); type checkers see only the declared ones,

@@ -26,6 +26,7 @@ import contextlib
 import inspect
 import itertools
 import logging
+import os
 import sys
 import threading
 import warnings
@@ -60,6 +61,7 @@ class _LoopSide:
     def __init__(self, closer: Callable[[], Awaitable[Any]] | None) -> None:
         self.loop = asyncio.new_event_loop()
         self.closing = False
+        self.forked = False
         self.lock = threading.Lock()
         self.closer = closer
         self.resources: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -237,7 +239,12 @@ class Portal:
             )
         with side.lock:  # ordered against stop(): a job is either refused or run to an end
             if side.closing:
-                raise ClientClosedError(f"This {self._owner} is closed; create a new one")
+                raise ClientClosedError(
+                    f"This {self._owner} belongs to the process it was made in (its loop thread"
+                    " does not exist after fork()); create one in this process"
+                    if side.forked
+                    else f"This {self._owner} is closed; create a new one"
+                )
             side.loop.call_soon_threadsafe(job.start)
         future = job.future
         try:
@@ -320,6 +327,20 @@ def _log_failure(task: asyncio.Future[Any]) -> None:
 
 
 _live: weakref.WeakSet[Portal] = weakref.WeakSet()
+
+
+def _orphan_all() -> None:
+    # A forked child inherits the portals but not their threads: a call would wait forever.
+    # Mark them closed (with fresh locks, which another thread may have held at the fork).
+    for portal in list(_live):
+        side = portal._side
+        side.lock = threading.Lock()
+        side.closing = side.forked = True
+    _live.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_orphan_all)
 
 
 @atexit.register

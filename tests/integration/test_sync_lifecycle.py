@@ -4,9 +4,11 @@ other threads wait, garbage collection while open, Ctrl-C while blocked, interpr
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -226,3 +228,27 @@ def test_clients_left_open_are_closed_at_interpreter_exit(emu: ThreadedEmulator)
     assert client.state is ora.ClientState.CLOSED
     del client
     gc.collect()  # closed already: no ResourceWarning
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_child_gets_an_error_instead_of_a_hang(emu: ThreadedEmulator) -> None:
+    client = emu.client()
+    client.models.count()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads running
+        pid = os.fork()
+    if pid == 0:  # the child: report through the exit code, never return into pytest
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(10)  # a hang kills the child (and fails the test) instead of the run
+        code = 3
+        try:
+            client.models.count()
+        except ora.ClientClosedError as exc:
+            code = 0 if "fork()" in str(exc) else 2
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert client.models.count() == 10  # the parent's client is untouched
+    client.close()
