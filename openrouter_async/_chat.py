@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import attrs
 
@@ -15,6 +15,7 @@ from .types.responses import ChatCompletion
 
 if TYPE_CHECKING:
     from ._client import OpenRouter
+    from ._parsed_stream import ParsedChatStream
     from ._streaming import ChatStream
     from ._structured import ParsedChatCompletion
     from ._tool_loop import ToolInvocation, ToolLike, ToolRunResult, ToolRunStream
@@ -126,6 +127,37 @@ class ChatCompletions:
         )
         return parse_completion(completion, response_format)
 
+    # With a class as ``response_format`` the stream is a ParsedChatStream[T], so the type of
+    # ``(await stream.get_final_completion()).parsed`` is known; the options are the same.
+    @overload
+    def stream(
+        self,
+        request: ChatRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        response_format: type[T],
+        timeout: Timeouts | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        accumulate: bool = True,
+        **kwargs: Any,
+    ) -> ParsedChatStream[T]: ...
+
+    @overload
+    def stream(
+        self,
+        request: ChatRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        timeout: Timeouts | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        accumulate: bool = True,
+        **kwargs: Any,
+    ) -> ChatStream: ...
+
     def stream(
         self,
         request: ChatRequest | Mapping[str, Any] | None = None,
@@ -146,16 +178,21 @@ class ChatCompletions:
         (tool calls, finish reason and usage are still kept), for outputs too big to hold.
 
         ``response_format=Model`` (an attrs class, dataclass, TypedDict or pydantic model) asks
-        for JSON matching it, as :meth:`parse` does; ``get_final_completion()`` then returns a
-        ``ParsedChatCompletion`` whose ``.parsed`` is a ``Model``.
+        for JSON matching it, as :meth:`parse` does; the stream is then a ``ParsedChatStream``
+        whose ``get_final_completion()`` returns a ``ParsedChatCompletion`` (``.parsed`` is a
+        ``Model``).
         """
         from ._streaming import ChatStream  # the stream machinery loads on first use
 
         parse_as = kwargs.get("response_format")
+        stream_cls: type[ChatStream] = ChatStream
+        parsed_cls: type[ParsedChatStream[Any]] | None = None
         if isinstance(parse_as, type):
+            from ._parsed_stream import ParsedChatStream
             from ._structured import response_format_for
 
             kwargs["response_format"] = response_format_for(parse_as)
+            stream_cls = parsed_cls = ParsedChatStream
 
         body = _fast_body(request, kwargs, True)
         if body is None:
@@ -163,7 +200,7 @@ class ChatCompletions:
 
             body = chat_request_body(coerce_chat_request(request, **kwargs), stream=True)
         stream = self._client._open_stream(
-            ChatStream,
+            stream_cls,
             "/chat/completions",
             body,
             kind="chat",
@@ -173,11 +210,8 @@ class ChatCompletions:
             extra_query=extra_query,
             accumulate=accumulate,
         )
-        if isinstance(parse_as, type):
-            from ._structured import parse_completion
-
-            cls = parse_as
-            stream._finish = lambda completion: parse_completion(completion, cls)
+        if parsed_cls is not None and isinstance(stream, parsed_cls) and isinstance(parse_as, type):
+            stream.parse_as = parse_as
         return stream
 
 

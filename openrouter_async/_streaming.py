@@ -22,7 +22,7 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
@@ -87,9 +87,6 @@ class Stream(Generic[E]):
         self._response: Response | None = None
         self._parser = SSEParser()
         self._decoder = StreamDecoder(kind=kind, accumulate=accumulate)
-        # Set by chat.completions.stream(response_format=Model): turns the final completion
-        # into a ParsedChatCompletion.
-        self._finish: Callable[[ChatCompletion], ChatCompletion] | None = None
         # An error found after events were decoded from the same read waits until the
         # consumer has had those events: nothing received is lost.
         self._deferred: BaseException | None = None
@@ -503,8 +500,7 @@ class Stream(Generic[E]):
                 break
         if self._state == _CLOSED:
             raise ClientClosedError("The stream was closed before it finished")
-        final = self._decoder.final()
-        return final if self._finish is None else self._finish(final)
+        return self._decoder.final()
 
     async def until_done(self) -> None:
         """Consume the rest of the stream; its errors are raised as iteration would raise them."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import attrs
 import pydantic
+from typing_extensions import assert_type
 
 import openrouter_async as ora
+from openrouter_async._parsed_stream import ParsedChatStream
 from openrouter_async._structured import ParsedChatCompletion
 from openrouter_async.testing import Emulator
 
@@ -50,6 +52,7 @@ async def test_parse_with_a_pydantic_model(emulator: Emulator) -> None:
 
 
 async def test_stream_with_a_pydantic_response_format(emulator: Emulator) -> None:
+    client: ora.OpenRouter
     async with (
         emulator.client() as client,
         client.chat.completions.stream(
@@ -58,6 +61,8 @@ async def test_stream_with_a_pydantic_response_format(emulator: Emulator) -> Non
     ):
         text = "".join([piece async for piece in stream.text_stream])
         final = await stream.get_final_completion()
+    assert isinstance(stream, ParsedChatStream)
+    assert_type(final, ParsedChatCompletion[Plan])  # typed through the overload of stream()
     assert isinstance(final, ParsedChatCompletion)
     assert final.parsed == Plan.model_validate_json(text)
     assert final.content == text
