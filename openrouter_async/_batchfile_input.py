@@ -65,15 +65,19 @@ def is_record_id(value: Any) -> bool:
     )
 
 
-def id_key(item_id: Any) -> bytes:
-    """The canonical bytes of an id: its JSON (sorted keys), so ``7`` and ``"7"`` differ."""
-    return orjson.dumps(item_id, option=orjson.OPT_SORT_KEYS)
+def id_key(item_id: Any) -> str:
+    """The canonical form of an id: its JSON (sorted keys), so ``7`` and ``"7"`` differ.
+
+    A ``str``, not the ``bytes`` orjson returns: such a ``bytes`` keeps the encoder's whole
+    buffer (about 4 KB) alive, and the ledger holds one key per id of a run.
+    """
+    return orjson.dumps(item_id, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def shard_of(item_id: Any, shards: int) -> int:
     """Which of ``shards`` shards an id belongs to: a stable hash, the same on every machine
     and Python version (BLAKE2b of the id's JSON, not ``hash()``)."""
-    digest = hashlib.blake2b(id_key(item_id), digest_size=8).digest()
+    digest = hashlib.blake2b(id_key(item_id).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") % shards
 
 
@@ -91,27 +95,27 @@ class IdLedger:
     _OK = 2
 
     def __init__(self) -> None:
-        self._ids: dict[bytes, int] = {}
+        self._ids: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    def record(self, key: bytes, ok: bool) -> None:
+    def record(self, key: str, ok: bool) -> None:
         """An output record for ``key``; the latest one read wins."""
         line = self._ids.get(key, 0) & ~3
         self._ids[key] = line | self._IN_OUTPUT | (self._OK if ok else 0)
 
-    def in_output(self, key: bytes) -> bool:
+    def in_output(self, key: str) -> bool:
         return bool(self._ids.get(key, 0) & self._IN_OUTPUT)
 
-    def done(self, key: bytes, *, retry_errors: bool) -> bool:
+    def done(self, key: str, *, retry_errors: bool) -> bool:
         """Whether the id needs no run: recorded (successfully, with ``retry_errors``)."""
         value = self._ids.get(key, 0)
         if retry_errors:
             return bool(value & self._OK)
         return bool(value & self._IN_OUTPUT)
 
-    def claim(self, key: bytes, line_no: int) -> int:
+    def claim(self, key: str, line_no: int) -> int:
         """Note that ``line_no`` uses ``key``; the first line that did (0 if it is this one)."""
         value = self._ids.get(key, 0)
         first = value >> 2

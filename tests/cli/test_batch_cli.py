@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import json
 import os
 import random
 import signal
 import sys
+import tracemalloc
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -233,11 +235,35 @@ def test_the_output_scan_keeps_the_last_record_per_id(tmp_path: Path) -> None:
     assert output.records == 6
     assert output.torn == 1
     assert len(ledger) == 5
-    for key, ok in [(b'"x"', True), (b'"y"', True), (b"1", False), (b'"1"', True)]:
+    for key, ok in [('"x"', True), ('"y"', True), ("1", False), ('"1"', True)]:
         assert ledger.in_output(key)
         assert ledger.done(key, retry_errors=True) is ok
     assert ledger.in_output(id_key({"line": 4}))
-    assert not ledger.in_output(b"4")  # the implicit id of line 4 is not the explicit 4
+    assert not ledger.in_output("4")  # the implicit id of line 4 is not the explicit 4
+
+
+def test_the_resume_set_costs_about_a_hundred_bytes_per_id(tmp_path: Path) -> None:
+    """A million-line job resumes in about 100 MB: the ledger's keys are compact strings (an
+    orjson ``bytes`` key would keep a 4 KB buffer alive per id, 4 GB for a million)."""
+    n = 50_000
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(
+        b"".join(orjson.dumps({"id": f"item-{i:08d}", "ok": True}) + b"\n" for i in range(n))
+    )
+    gc.collect()
+    tracemalloc.start()
+    try:
+        ledger = IdLedger()
+        output = OutputFile.open(out)
+        try:
+            output.scan(ledger)
+        finally:
+            output.close()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(ledger) == n
+    assert held / n < 200, f"{held / n:.0f} bytes per id"
 
 
 # -- shards ---------------------------------------------------------------------------------------
