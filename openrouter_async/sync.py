@@ -47,48 +47,30 @@ so a misspelt name stays an error.
 
 from __future__ import annotations
 
+from importlib import import_module
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from ._batch import Batch as AsyncBatch
-from ._batch import BatchResult
-from ._chat import Chat as AsyncChat
-from ._chat import ChatCompletions as AsyncChatCompletions
 from ._client import ClientState
 from ._client import OpenRouter as AsyncOpenRouter
 from ._config import ClientConfig
 from ._errors import ClientClosedError
-from ._resources.account import CreditsResource as AsyncCredits
-from ._resources.account import KeyResource as AsyncKey
-from ._resources.completions import Completions as AsyncCompletions
-from ._resources.completions import CompletionStream as AsyncCompletionStream
-from ._resources.embeddings import Embeddings as AsyncEmbeddings
-from ._resources.generations import Generations as AsyncGenerations
-from ._resources.models import Models as AsyncModels
-from ._resources.providers import Providers as AsyncProviders
-from ._streaming import ChatStream as AsyncChatStream
-from ._streaming import Stream as AsyncStream
-from ._sync._facade import (
-    Bridge,
-    Facade,
-    SyncIterator,
-    arguments_of,
-    blocking,
-    calling,
-    forwarded,
-    iterating,
-    resource,
-    same,
-)
+from ._sync._facade import Facade, SyncIterator, arguments_of, calling, late, resource, same
 from ._sync._portal import Portal
-from ._tool_loop import ToolRunEvent, ToolRunResult
-from ._tool_loop import ToolRunStream as AsyncToolRunStream
-from .types.events import StreamEvent
-from .types.messages import Message
-from .types.responses import ResponseInfo
 
-E = TypeVar("E")
-S = TypeVar("S", bound="AsyncStream[Any]")
+if TYPE_CHECKING:
+    from ._sync._chat import Chat, ChatCompletions
+    from ._sync._completions import Completions
+    from ._sync._resources import (
+        CreditsResource,
+        Embeddings,
+        Generations,
+        KeyResource,
+        Models,
+        Providers,
+    )
+    from ._sync._runs import Batch, ToolRunStream
+    from ._sync._streams import ChatStream, CompletionStream
 
 __all__ = [
     "Batch",
@@ -108,128 +90,72 @@ __all__ = [
     "ToolRunStream",
 ]
 
-
-# --------------------------------------------------------------------------- streams
-
-
-class _StreamFacade(Bridge[S, E]):
-    """What every stream has (see :class:`openrouter_async.ChatStream` for the semantics)."""
-
-    response = forwarded[ResponseInfo | None]()
-    closed = forwarded[bool]()
-    buffered = forwarded[int]()
-    generation_id = forwarded[str | None]()
-    text_stream = forwarded[SyncIterator[str]]()
-    partial = calling(AsyncStream.partial, same)
-    get_final_completion = blocking(AsyncStream.get_final_completion)
-    get_final_text = blocking(AsyncStream.get_final_text)
-    until_done = blocking(AsyncStream.until_done)
-
-
-class ChatStream(_StreamFacade[AsyncChatStream, StreamEvent]):
-    """:class:`openrouter_async.ChatStream`, synchronously: ``for event in stream``,
-    ``stream.text_stream``, ``stream.get_final_completion()``, ``stream.chunks()``."""
-
-    chunks = iterating(AsyncChatStream.chunks)
+# name -> module: the facades of the resources and streams load on first use, like the async
+# ones, so importing this module costs no more than importing the package.
+_LAZY = {
+    "Batch": "._sync._runs",
+    "Chat": "._sync._chat",
+    "ChatCompletions": "._sync._chat",
+    "ChatStream": "._sync._streams",
+    "CompletionStream": "._sync._streams",
+    "Completions": "._sync._completions",
+    "CreditsResource": "._sync._resources",
+    "Embeddings": "._sync._resources",
+    "Generations": "._sync._resources",
+    "KeyResource": "._sync._resources",
+    "Models": "._sync._resources",
+    "Providers": "._sync._resources",
+    "ToolRunStream": "._sync._runs",
+}
 
 
-class CompletionStream(_StreamFacade[AsyncCompletionStream, StreamEvent]):
-    """A legacy text-completion stream, synchronously."""
-
-    get_final_text_completion = blocking(AsyncCompletionStream.get_final_text_completion)
-
-
-class ToolRunStream(Bridge[AsyncToolRunStream, ToolRunEvent]):
-    """``with client.chat.stream_tools(...) as run: for event in run`` (see the async class)."""
-
-    result = forwarded[ToolRunResult | None]()
-    messages = forwarded[list[Message]]()
-    text_stream = forwarded[SyncIterator[str]]()
-    get_final_result = blocking(AsyncToolRunStream.get_final_result)
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __package__), name)
+    globals()[name] = value
+    return value
 
 
-class Batch(Bridge[AsyncBatch, BatchResult]):
-    """``with client.batch(requests, ...) as batch: for result in batch`` (see the async class).
-
-    ``on_progress`` runs on the client's loop thread.
-    """
-
-    closed = forwarded[bool]()
-    total = forwarded[int | None]()
-    concurrency = forwarded[int]()
-    ordered = forwarded[bool]()
-    window = forwarded[int]()
-    drain = calling(AsyncBatch.drain, same)
-    snapshot = calling(AsyncBatch.snapshot, same)
-    progress = iterating(AsyncBatch.progress)
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
-# --------------------------------------------------------------------------- resources
+def _chat() -> type[Chat]:
+    return __getattr__("Chat")  # type: ignore[no-any-return]
 
 
-class ChatCompletions(Facade[AsyncChatCompletions]):
-    """``client.chat.completions``: ``create``, ``parse`` and ``stream``."""
-
-    create = blocking(AsyncChatCompletions.create)
-    parse = blocking(AsyncChatCompletions.parse)
-    stream = calling(AsyncChatCompletions.stream, ChatStream)
+def _completions() -> type[Completions]:
+    return __getattr__("Completions")  # type: ignore[no-any-return]
 
 
-class Chat(Facade[AsyncChat]):
-    """``client.chat``: ``completions`` and the tool loop."""
-
-    completions = resource(ChatCompletions)
-    run_tools = blocking(AsyncChat.run_tools)
-    stream_tools = calling(AsyncChat.stream_tools, ToolRunStream)
+def _models() -> type[Models]:
+    return __getattr__("Models")  # type: ignore[no-any-return]
 
 
-class Completions(Facade[AsyncCompletions]):
-    """``client.completions`` (legacy text completions)."""
-
-    create = blocking(AsyncCompletions.create)
-    stream = calling(AsyncCompletions.stream, CompletionStream)
+def _generations() -> type[Generations]:
+    return __getattr__("Generations")  # type: ignore[no-any-return]
 
 
-class Models(Facade[AsyncModels]):
-    """``client.models``."""
-
-    list = blocking(AsyncModels.list)
-    iter = iterating(AsyncModels.iter)
-    count = blocking(AsyncModels.count)
-    endpoints = blocking(AsyncModels.endpoints)
+def _providers() -> type[Providers]:
+    return __getattr__("Providers")  # type: ignore[no-any-return]
 
 
-class Generations(Facade[AsyncGenerations]):
-    """``client.generations``."""
-
-    get = blocking(AsyncGenerations.get)
+def _credits() -> type[CreditsResource]:
+    return __getattr__("CreditsResource")  # type: ignore[no-any-return]
 
 
-class Providers(Facade[AsyncProviders]):
-    """``client.providers``."""
-
-    list = blocking(AsyncProviders.list)
+def _key() -> type[KeyResource]:
+    return __getattr__("KeyResource")  # type: ignore[no-any-return]
 
 
-class CreditsResource(Facade[AsyncCredits]):
-    """``client.credits`` (needs a management key)."""
-
-    get = blocking(AsyncCredits.get)
+def _embeddings() -> type[Embeddings]:
+    return __getattr__("Embeddings")  # type: ignore[no-any-return]
 
 
-class KeyResource(Facade[AsyncKey]):
-    """``client.key``."""
-
-    get = blocking(AsyncKey.get)
-
-
-class Embeddings(Facade[AsyncEmbeddings]):
-    """``client.embeddings``."""
-
-    create = blocking(AsyncEmbeddings.create)
-
-
-# --------------------------------------------------------------------------- the client
+def _batch() -> type[Batch]:
+    return __getattr__("Batch")  # type: ignore[no-any-return]
 
 
 def _derived(portal: Portal, inner: AsyncOpenRouter) -> OpenRouter:
@@ -261,15 +187,15 @@ class OpenRouter(Facade[AsyncOpenRouter]):
         super().__init__(Portal(closer=client.aclose, owner="OpenRouter client"), client)
         self._owns_loop = True
 
-    chat = resource(Chat)
-    completions = resource(Completions)
-    models = resource(Models)
-    generations = resource(Generations)
-    providers = resource(Providers)
-    credits = resource(CreditsResource)
-    key = resource(KeyResource)
-    embeddings = resource(Embeddings)
-    batch = calling(AsyncOpenRouter.batch, Batch)
+    chat = resource(late(_chat))
+    completions = resource(late(_completions))
+    models = resource(late(_models))
+    generations = resource(late(_generations))
+    providers = resource(late(_providers))
+    credits = resource(late(_credits))
+    key = resource(late(_key))
+    embeddings = resource(late(_embeddings))
+    batch = calling(AsyncOpenRouter.batch, late(_batch))
     with_options = calling(AsyncOpenRouter.with_options, _derived)
     add_hook = calling(AsyncOpenRouter.add_hook, same)
     remove_hook = calling(AsyncOpenRouter.remove_hook, same)

@@ -34,6 +34,7 @@ __all__ = [
     "calling",
     "forwarded",
     "iterating",
+    "late",
     "resource",
     "same",
 ]
@@ -232,6 +233,17 @@ def arguments_of(
         return fn
 
     return declare
+
+
+def late(load: Callable[[], Callable[[Portal, Any], W]]) -> Callable[[Portal, Any], W]:
+    """A ``wrap`` whose class is imported on first use: ``load()`` returns it. Keeps
+    ``import openrouter_async.sync`` as light as ``import openrouter_async`` (the async client
+    loads its resources and the stream machinery on first use too)."""
+
+    def wrap(portal: Portal, inner: Any) -> W:
+        return load()(portal, inner)
+
+    return wrap
 
 
 def same(_portal: Portal, value: T) -> T:

@@ -8,6 +8,8 @@ import asyncio
 import importlib
 import inspect
 import re
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -437,3 +439,14 @@ def test_every_public_name_of_the_async_class_is_declared(async_path: str, sync_
     public = {n for n in dir(async_cls) if not n.startswith("_")}
     declared = {n for n in dir(getattr(sync, sync_name)) if not n.startswith("_")}
     assert public - declared - {"aclose"} == set()  # aclose() is close() here
+
+
+def test_importing_the_facade_loads_no_resource_or_stream_machinery() -> None:
+    heavy = ("openrouter_async._chat", "openrouter_async._streaming", "openrouter_async._batch")
+    code = (
+        "import sys, openrouter_async.sync; "
+        f"print([m for m in {heavy!r} + ('cattrs',) if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert sync.ChatStream.__module__ == "openrouter_async._sync._streams"  # loaded on demand
