@@ -131,6 +131,7 @@ async def test_ids_that_are_not_strings_or_integers_are_error_records(
             request_line([1], "array"),
             request_line({"line": 4}, "an implicit id given explicitly"),
             request_line("ok", "fine"),
+            '{"id": null, "messages": [{"role": "user", "content": "null is no id"}]}',
         ],
     )
     out = tmp_path / "out.jsonl"
@@ -142,7 +143,8 @@ async def test_ids_that_are_not_strings_or_integers_are_error_records(
         error = view[key({"line": line})]["error"]
         assert error["message"] == f'"id" must be a string or an integer, got {kind}'
         assert error["path"] == f"line {line}"
-    assert len(emu.requests) == 1
+    assert view[key({"line": 6})]["ok"] is True  # "id": null is no id
+    assert len(emu.requests) == 2
 
 
 # -- models ---------------------------------------------------------------------------------------
