@@ -76,7 +76,7 @@ async def test_a_stream_that_finishes(emulator: Emulator) -> None:
 async def test_a_stream_left_early_or_failing(emulator: Emulator, how: str) -> None:
     seen = Recorder()
     model = (
-        "emulator/lorem:tokens=50"
+        "emulator/lorem:tokens=50:tps=100"  # slow enough never to finish before the break
         if how == "break"
         else "emulator/lorem:tokens=30:fault=mid_error(after=5,code=502)"
     )
