@@ -9,9 +9,10 @@ own object. ``__getattr__`` applies that rule to any public name, so a method ad
 async core works through the facade at once.
 
 The helpers below (:func:`blocking`, :func:`calling`, :func:`iterating`, :class:`forwarded`,
-:class:`resource`) only *declare* names with precise types for mypy and editors: each is a
-one-line, ParamSpec-typed forwarder to the async method of the same name, so signatures,
-defaults and docstrings come from the async core and cannot drift.
+:class:`resource`, :func:`arguments_of`) only *declare* names with precise types for mypy and
+editors: each is a one-line, ParamSpec-typed forwarder to the async method of the same name,
+so signatures, defaults and docstrings come from the async core and cannot drift. :func:`late`
+defers importing a facade class to its first use.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from ._portal import Portal
 
 __all__ = [
     "Bridge",
-    "arguments_of",
     "Facade",
     "SyncIterator",
     "adapt",
+    "arguments_of",
     "blocking",
     "calling",
     "forwarded",
