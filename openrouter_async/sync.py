@@ -70,7 +70,7 @@ if TYPE_CHECKING:
         Providers,
     )
     from ._sync._runs import Batch, ToolRunStream
-    from ._sync._streams import ChatStream, CompletionStream
+    from ._sync._streams import ChatStream, CompletionStream, ParsedChatStream
 
 __all__ = [
     "Batch",
@@ -85,6 +85,7 @@ __all__ = [
     "KeyResource",
     "Models",
     "OpenRouter",
+    "ParsedChatStream",
     "Providers",
     "SyncIterator",
     "ToolRunStream",
@@ -104,6 +105,7 @@ _LAZY = {
     "Generations": "._sync._resources",
     "KeyResource": "._sync._resources",
     "Models": "._sync._resources",
+    "ParsedChatStream": "._sync._streams",
     "Providers": "._sync._resources",
     "ToolRunStream": "._sync._runs",
 }

@@ -3,18 +3,22 @@ async core's streams (loaded with the first stream, as the async stream machiner
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
+from .._parsed_stream import ParsedChatStream as AsyncParsedChatStream
 from .._resources.completions import CompletionStream as AsyncCompletionStream
 from .._streaming import ChatStream as AsyncChatStream
 from .._streaming import Stream as AsyncStream
+from .._structured import ParsedChatCompletion
 from ..types.events import StreamEvent
 from ..types.responses import ResponseInfo
 from ._facade import Bridge, SyncIterator, blocking, calling, forwarded, iterating, same
+from ._portal import Portal
 
-__all__ = ["ChatStream", "CompletionStream"]
+__all__ = ["ChatStream", "CompletionStream", "ParsedChatStream", "chat_stream"]
 
 E = TypeVar("E")
+T = TypeVar("T")
 S = TypeVar("S", bound="AsyncStream[Any]")
 
 
@@ -37,6 +41,24 @@ class ChatStream(_StreamFacade[AsyncChatStream, StreamEvent]):
     ``stream.text_stream``, ``stream.get_final_completion()``, ``stream.chunks()``."""
 
     chunks = iterating(AsyncChatStream.chunks)
+
+
+class ParsedChatStream(ChatStream, Generic[T]):
+    """:class:`openrouter_async.ParsedChatStream`, synchronously: a ``stream(response_format=
+    Model)`` whose ``get_final_completion().parsed`` is a ``Model``."""
+
+    parse_as = forwarded[type[T]]()
+
+    def get_final_completion(self) -> ParsedChatCompletion[T]:
+        """Consume the rest of the stream; the completion with ``.parsed``."""
+        inner = cast("AsyncParsedChatStream[T]", self._inner)
+        return self._portal.run(inner.get_final_completion)
+
+
+def chat_stream(portal: Portal, inner: AsyncChatStream) -> ChatStream:
+    """The facade of what ``chat.completions.stream()`` returned (parsed or not)."""
+    cls = ParsedChatStream if isinstance(inner, AsyncParsedChatStream) else ChatStream
+    return cls(portal, inner)
 
 
 class CompletionStream(_StreamFacade[AsyncCompletionStream, StreamEvent]):

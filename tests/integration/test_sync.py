@@ -4,6 +4,7 @@ resources, the tool loop and batches, use from inside a running loop and from ma
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import importlib
 import inspect
@@ -424,6 +425,7 @@ SURFACES = [
     ("openrouter_async._resources.account:KeyResource", "KeyResource"),
     ("openrouter_async._resources.embeddings:Embeddings", "Embeddings"),
     ("openrouter_async._streaming:ChatStream", "ChatStream"),
+    ("openrouter_async._parsed_stream:ParsedChatStream", "ParsedChatStream"),
     ("openrouter_async._resources.completions:CompletionStream", "CompletionStream"),
     ("openrouter_async._tool_loop:ToolRunStream", "ToolRunStream"),
     ("openrouter_async._batch:Batch", "Batch"),
@@ -450,3 +452,38 @@ def test_importing_the_facade_loads_no_resource_or_stream_machinery() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert sync.ChatStream.__module__ == "openrouter_async._sync._streams"  # loaded on demand
+
+
+def test_stream_with_a_response_format_is_parsed(emu: ThreadedEmulator) -> None:
+    with emu.client() as client:
+        stream = client.chat.completions.stream(
+            model="emulator/json", messages=USER, response_format=Answer
+        )
+        with stream as s:
+            assert isinstance(s, sync.ParsedChatStream) and isinstance(s, sync.ChatStream)
+            assert s.parse_as is Answer
+            final = s.get_final_completion()
+        with client.chat.completions.stream(model="emulator/echo", messages=USER) as plain:
+            assert type(plain) is sync.ChatStream
+            plain.until_done()
+    assert final.parsed == Answer(answer="")
+
+
+def _overloads(path: Path, cls: str, name: str) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    (klass,) = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls]
+    return [
+        f"({ast.unparse(node.args)}) -> {ast.unparse(node.returns or ast.Constant(None))}"
+        for node in ast.walk(klass)
+        if isinstance(node, ast.FunctionDef)
+        and node.name == name
+        and any(ast.unparse(d) == "overload" for d in node.decorator_list)
+    ]
+
+
+def test_the_restated_stream_overloads_are_the_async_ones() -> None:
+    package = Path(ora.__file__).parent
+    ours = _overloads(package / "_sync" / "_chat.py", "ChatCompletions", "stream")
+    theirs = _overloads(package / "_chat.py", "ChatCompletions", "stream")
+    assert len(ours) == 2
+    assert ours == theirs
