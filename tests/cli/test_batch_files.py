@@ -258,7 +258,7 @@ async def test_a_second_run_on_the_same_output_is_refused_and_names_the_holder(
     source = write_input(tmp_path / "in.jsonl", [request_line(f"l{i}", f"l{i}") for i in range(n)])
     out = tmp_path / "out.jsonl"
     (tmp_path / "alias.jsonl").symlink_to(out)
-    model = "emulator/lorem:tokens=3:latency=0.1"
+    model = "emulator/lorem:tokens=3:latency=0.25"  # ~4 s: both start before either ends
     env = cli_env(emu)
     first = await spawn(str(source), str(out), "-c", "4", "-m", model, env=env)
     second = await spawn(
@@ -287,7 +287,7 @@ async def test_sigterm_writes_what_arrived_prints_the_summary_and_exits_143(
     n = 240
     source = write_input(tmp_path / "in.jsonl", [request_line(f"s{i}", f"s{i}") for i in range(n)])
     out = tmp_path / "out.jsonl"
-    args = (str(source), str(out), "-c", "8", "-m", SLOW)
+    args = (str(source), str(out), "-c", "8", "-m", "emulator/lorem:tokens=3:latency=0.1")
     proc = await spawn(*args, env=cli_env(emu))
     await wait_for_lines(out, 20, proc)
     in_flight = [r for r in emu.requests if not r.finished]
