@@ -3,6 +3,7 @@
 :func:`run_batch_file` is the engine of ``openrouter-async batch``, with no terminal and no
 argparse, so a cluster task (Ray, Dask, a job array) calls it with a client of its own::
 
+    import openrouter_async as ora
     from openrouter_async.batchfile import run_batch_file
 
     async with ora.OpenRouter() as client:
