@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ._batchfile_input import IdLedger, id_key, is_record_id
-from ._errors import APIStatusError, OpenRouterError, RequestValidationError, StreamError
+from ._errors import (
+    APIStatusError,
+    BatchFileError,
+    BatchIOError,
+    OutputLockedError,
+    RequestValidationError,
+    StreamError,
+)
 
 if TYPE_CHECKING:
     from ._batch import BatchResult
@@ -51,28 +58,6 @@ __all__ = [
 
 # Every record is written by orjson with "id" first and no spaces, so a torn one starts so.
 _RECORD_START = b'{"id":'
-
-
-class BatchFileError(OpenRouterError):
-    """A batch file refused before the run, or broken during it. ``path`` names the file."""
-
-    def __init__(self, message: str, *, path: str) -> None:
-        self.message = message
-        self.path = path
-        super().__init__(message)
-
-
-class OutputLockedError(BatchFileError):
-    """Another run holds the output's lock; ``pid`` is its process id when it could be found."""
-
-    def __init__(self, message: str, *, path: str, pid: int | None) -> None:
-        super().__init__(message, path=path)
-        self.pid = pid
-
-
-class BatchIOError(BatchFileError):
-    """Reading the input or appending to the output failed during the run (disk full, an I/O
-    error): the run stopped, and every record written before it is intact."""
 
 
 # -- before the run --------------------------------------------------------------------------

@@ -30,7 +30,10 @@
     │   ├── ProtocolError                  the server sent bytes we cannot read as the protocol says
     │   │   └── IncompleteStreamError      the body ended without [DONE] and without a finish reason
     │   └── ResponseValidationError        a response did not match what the API documents
-    └── StructuredOutputError (ValueError)  model output did not match the requested schema
+    ├── StructuredOutputError (ValueError)  model output did not match the requested schema
+    └── BatchFileError                     a batch file refused (same file, locked, not ours…)
+        ├── OutputLockedError              another run holds the output's lock (``pid``)
+        └── BatchIOError                   reading or appending failed during the run
 
 Status codes without their own class map to the nearest parent: other 4xx → ``APIStatusError``,
 other 5xx → ``InternalServerError``. Every error that follows a request carries the
@@ -69,6 +72,8 @@ __all__ = [
     "AuthenticationError",
     "BadGatewayError",
     "BadRequestError",
+    "BatchFileError",
+    "BatchIOError",
     "ClientClosedError",
     "ConflictError",
     "EdgeTimeoutError",
@@ -77,6 +82,7 @@ __all__ = [
     "InternalServerError",
     "MissingAPIKeyError",
     "NotFoundError",
+    "OutputLockedError",
     "OpenRouterError",
     "PayloadTooLargeError",
     "PaymentRequiredError",
@@ -160,6 +166,28 @@ class StructuredOutputError(OpenRouterError, ValueError):
         self.message = message
         self.raw = raw
         super().__init__(message)
+
+
+class BatchFileError(OpenRouterError):
+    """A batch file refused before the run, or broken during it. ``path`` names the file."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.message = message
+        self.path = path
+        super().__init__(message)
+
+
+class OutputLockedError(BatchFileError):
+    """Another run holds the output's lock; ``pid`` is its process id when it could be found."""
+
+    def __init__(self, message: str, *, path: str, pid: int | None) -> None:
+        super().__init__(message, path=path)
+        self.pid = pid
+
+
+class BatchIOError(BatchFileError):
+    """Reading the input or appending to the output failed during the run (disk full, an I/O
+    error): the run stopped, and every record written before it is intact."""
 
 
 class APIError(OpenRouterError):

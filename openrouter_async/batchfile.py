@@ -40,14 +40,8 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 
 from ._batchfile_input import IdLedger, InputStats, count_lines, read_requests, shard_of
-from ._batchfile_output import (
-    BatchFileError,
-    BatchIOError,
-    OutputFile,
-    OutputLockedError,
-    check_paths,
-    result_line,
-)
+from ._batchfile_output import OutputFile, check_paths, result_line
+from ._errors import BatchFileError, BatchIOError, OutputLockedError
 
 if TYPE_CHECKING:
     from ._batch import BatchProgress, BatchResult
