@@ -304,12 +304,55 @@ def stream_script(draw: st.DrawFn) -> tuple[Script, str, bool]:
 
 
 @st.composite
+def completion_body(draw: st.DrawFn) -> Any:
+    """A completion (or an error envelope) whose every field may hold a wrong-typed value."""
+
+    def value(proper: Any) -> Any:
+        return draw(st.one_of(st.just(proper), WEIRD))
+
+    if draw(st.integers(0, 3)) == 0:
+        metadata = value({"raw": value('{"message": "m"}'), "provider_name": value("p")})
+        error = {"code": value(503), "message": value("busy"), "metadata": metadata}
+        return {"error": value(error), "user_id": value("u")}
+    function = {"name": value("f"), "arguments": value('{"x": 1}')}
+    call = {"id": value("c1"), "type": value("function"), "function": value(function)}
+    detail = {"type": "reasoning.text", "text": value("r"), "signature": value(None)}
+    message = {
+        "role": value("assistant"),
+        "content": value(draw(TEXT)),
+        "reasoning": value("r"),
+        "reasoning_details": value([value(detail)]),
+        "tool_calls": value([value(call)]),
+        "annotations": value([value({"type": "url_citation"})]),
+        "images": value([value({"image_url": value({"url": "u"})})]),
+        "refusal": value(None),
+        "audio": value(None),
+    }
+    choice = {
+        "index": value(0),
+        "message": value(message),
+        "finish_reason": value("stop"),
+        "native_finish_reason": value("end"),
+        "logprobs": value({"content": value([value({"token": "t", "logprob": value(-1.0)})])}),
+        "error": draw(st.sampled_from([None, None, None, {"code": 502, "metadata": []}])),
+    }
+    usage = {"prompt_tokens": value(1), "completion_tokens": value(2), "cost": value(0.1)}
+    usage["prompt_tokens_details"] = value({"cached_tokens": value(0)})
+    return {
+        "id": value("gen-1"),
+        "object": value("chat.completion"),
+        "created": value(1),
+        "model": value("m"),
+        "provider": value("p"),
+        "choices": value([value(choice)]),
+        "usage": value(usage),
+        "openrouter_metadata": value({}),
+    }
+
+
+@st.composite
 def create_script(draw: st.DrawFn) -> Script:
-    text = draw(TEXT)
-    base = completion(text, reasoning=draw(TEXT), tool_args=draw(st.none() | st.just('{"x": 1}')))
-    error = {"error": {"code": 503, "message": "busy", "metadata": {"raw": "x"}}}
-    body_value = draw(mutated(draw(st.sampled_from([base, error])), most=4))
-    body = dumps(body_value)
+    body = dumps(draw(completion_body()))
     if draw(st.integers(0, 5)) == 0:
         body = draw(st.binary(max_size=40))
     script = Script()
