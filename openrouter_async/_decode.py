@@ -287,10 +287,6 @@ class StreamDecoder:
         value = self._meta.get("model")
         return value if isinstance(value, str) else None
 
-    @property
-    def accumulator(self) -> Accumulator:
-        return self._acc
-
     def partial(self) -> ChatCompletion:
         """The completion assembled from everything received so far."""
         return self._acc.snapshot()

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openrouter_async import _errors as e
+from openrouter_async._accumulate import Accumulator
 from openrouter_async._convert import structure
 from openrouter_async._decode import StreamDecoder, _complete_json_object, _ObjectScan
 from openrouter_async._json import dumps
@@ -42,9 +43,10 @@ def test_non_object_reasoning_details_are_dropped_not_fatal() -> None:
 
 
 def test_accumulator_skips_non_object_details_it_is_given() -> None:
-    decoder = StreamDecoder()
-    decoder.accumulator.add(ReasoningDelta(text="t", details=("bad",)))  # type: ignore[arg-type]
-    assert decoder.final().choices[0].message.reasoning_details == []
+    accumulator = Accumulator()
+    accumulator.add(ReasoningDelta(text="t", details=("bad", None)))  # type: ignore[arg-type]
+    message = accumulator.snapshot().choices[0].message
+    assert message.reasoning_details == [] and message.reasoning == "t"
 
 
 def test_tool_arguments_nested_deeper_than_orjson_writes() -> None:
