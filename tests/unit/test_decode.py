@@ -736,7 +736,7 @@ def test_truncated_stream_raises_incomplete_with_partial() -> None:
         decoder.finish()
     err = info.value
     assert err.generation_id == GEN
-    assert err.retryable
+    assert not err.retryable  # served and billed: a broken body is never re-sent
     assert err.partial is not None
     assert err.partial.choices[0].message.content == "Once upon a time"
     assert err.partial.choices[0].finish_reason is None
