@@ -5,18 +5,12 @@ from __future__ import annotations
 import pytest
 
 import openrouter_async as ora
-from openrouter_async import _retry
 from openrouter_async.testing import Emulator
+
+pytestmark = pytest.mark.usefixtures("zero_waits")
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 OPTIONS = {"extra_headers": {"X-Trace": "t1"}, "extra_query": {"trace": "q1"}}
-
-
-@pytest.fixture(autouse=True)
-def _zero_waits():
-    _retry.set_testing(True)
-    yield
-    _retry.set_testing(False)
 
 
 def last(emulator: Emulator, endpoint: str):

@@ -15,10 +15,11 @@ import orjson
 import pytest
 
 import openrouter_async as ora
-from openrouter_async import _retry
 from openrouter_async._config import Timeouts
 from openrouter_async._deadline import DeadlineScope
 from tests.integration.recording_server import recording, response
+
+pytestmark = pytest.mark.usefixtures("zero_waits")
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 OK = orjson.dumps(
@@ -32,13 +33,6 @@ OK = orjson.dumps(
         ],
     }
 )
-
-
-@pytest.fixture(autouse=True)
-def _zero_waits():
-    _retry.set_testing(True)
-    yield
-    _retry.set_testing(False)
 
 
 # -- construction ----------------------------------------------------------------------------

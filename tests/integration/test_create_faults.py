@@ -13,6 +13,8 @@ import openrouter_async as ora
 from openrouter_async import _retry
 from tests.localserver import serve
 
+pytestmark = pytest.mark.usefixtures("zero_waits")
+
 KEY = "k"
 MESSAGES = [{"role": "user", "content": "hello"}]
 OK = {
@@ -24,13 +26,6 @@ OK = {
         {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "fine"}}
     ],
 }
-
-
-@pytest.fixture(autouse=True)
-def _zero_waits():
-    _retry.set_testing(True)
-    yield
-    _retry.set_testing(False)
 
 
 def scripted(*responses: Callable[[], web.Response] | None) -> tuple[list[float], object]:

@@ -14,9 +14,10 @@ import orjson
 import pytest
 
 import openrouter_async as ora
-from openrouter_async import _retry
 from openrouter_async._config import PoolLimits, RetryPolicy, Timeouts
 from tests.integration.recording_server import recording, reset, response
+
+pytestmark = pytest.mark.usefixtures("zero_waits")
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 OK = orjson.dumps(
@@ -31,13 +32,6 @@ OK = orjson.dumps(
     }
 )
 RETRIES = 2
-
-
-@pytest.fixture(autouse=True)
-def _zero_waits():
-    _retry.set_testing(True)
-    yield
-    _retry.set_testing(False)
 
 
 def client(base: str, **kw: object) -> ora.OpenRouter:

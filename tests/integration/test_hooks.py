@@ -7,18 +7,12 @@ import logging
 import pytest
 
 import openrouter_async as ora
-from openrouter_async import _retry
 from openrouter_async._hooks import HookEvent
 from openrouter_async.testing import Emulator
 
+pytestmark = pytest.mark.usefixtures("zero_waits")
+
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(autouse=True)
-def _zero_waits():
-    _retry.set_testing(True)
-    yield
-    _retry.set_testing(False)
 
 
 class Recorder:

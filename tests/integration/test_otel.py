@@ -15,18 +15,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 import openrouter_async as ora
-from openrouter_async import _retry
 from openrouter_async.otel import instrument
 from openrouter_async.testing import Emulator
 
+pytestmark = pytest.mark.usefixtures("zero_waits")
+
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(autouse=True)
-def _zero_waits():
-    _retry.set_testing(True)
-    yield
-    _retry.set_testing(False)
 
 
 @pytest.fixture
