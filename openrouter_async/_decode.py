@@ -19,7 +19,6 @@ No asyncio, no aiohttp: the streaming layer feeds payloads from the SSE parser a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -35,7 +34,7 @@ from ._errors import (
     ProtocolError,
     StreamError,
 )
-from ._json import dumps
+from ._json import ObjectScan, dumps
 from ._parse import _USAGE_NON_NULL, _IdSynth, _text_of_parts, parse_chat_completion
 from .types.events import (
     AnnotationsDelta,
@@ -116,94 +115,14 @@ class _Call:
         self.wire_id = wire_id
         self.acc = acc
         self.done = False
-        self.scan: _ObjectScan | None = None  # made on first need: most calls never need it
+        self.scan: ObjectScan | None = None  # made on first need: most calls never need it
 
     def is_complete_object(self) -> bool:
         """Whether the argument pieces so far are one complete JSON object."""
         scan = self.scan
         if scan is None:
-            scan = self.scan = _ObjectScan()
+            scan = self.scan = ObjectScan()
         return scan.complete(self.acc.parts)
-
-
-_STRUCTURAL = re.compile(r'["\\{}\[\]]')
-_NOTHING, _OPEN_OBJECT, _CLOSED_OBJECT, _NOT_AN_OBJECT = range(4)
-
-
-class _ObjectScan:
-    """Follows argument pieces as they arrive to tell when they form one whole JSON object.
-
-    Some providers repeat ``function.name`` on every fragment; each repeat asks whether the
-    call so far is complete (then the fragment starts a second call to the same tool).
-    Joining and parsing all pieces each time made 40,000 fragments cost ~10 s; this scans
-    each piece once (brackets outside strings), and parses only when the brackets balance.
-    """
-
-    __slots__ = ("depth", "escape", "in_string", "result", "scanned", "state")
-
-    def __init__(self) -> None:
-        self.scanned = 0
-        self.state = _NOTHING
-        self.depth = 0
-        self.in_string = False
-        self.escape = False
-        self.result: bool | None = None
-
-    def complete(self, parts: list[str]) -> bool:
-        for piece in parts[self.scanned :]:
-            self._feed(piece)
-        self.scanned = len(parts)
-        if self.state != _CLOSED_OBJECT:
-            return False
-        if self.result is None:  # balanced brackets: confirm once that it parses
-            self.result = _complete_json_object("".join(parts))
-        return self.result
-
-    def _feed(self, piece: str) -> None:
-        state = self.state
-        if state == _NOT_AN_OBJECT:
-            return
-        if state == _CLOSED_OBJECT:
-            if piece.strip():
-                self.state = _NOT_AN_OBJECT
-            return
-        start = 0
-        if state == _NOTHING:
-            text = piece.lstrip()
-            if not text:
-                return
-            if text[0] != "{":
-                self.state = _NOT_AN_OBJECT
-                return
-            self.state = _OPEN_OBJECT
-            start = len(piece) - len(text) + 1
-            self.depth = 1
-        skip = start
-        if self.escape:  # a backslash ended the previous piece: this first character is escaped
-            self.escape = False
-            skip += 1
-        for match in _STRUCTURAL.finditer(piece, start):
-            at = match.start()
-            if at < skip:
-                continue
-            char = piece[at]
-            if self.in_string:
-                if char == "\\":
-                    skip = at + 2
-                    if skip > len(piece):
-                        self.escape = True
-                elif char == '"':
-                    self.in_string = False
-            elif char == '"':
-                self.in_string = True
-            elif char in "{[":
-                self.depth += 1
-            elif char != "\\":  # a backslash outside a string: invalid, loads will say so
-                self.depth -= 1
-                if self.depth == 0:
-                    rest = piece[at + 1 :]
-                    self.state = _NOT_AN_OBJECT if rest.strip() else _CLOSED_OBJECT
-                    return
 
 
 class _Choice:
@@ -216,13 +135,6 @@ class _Choice:
         self.by_wire_index: dict[int, _Call] = {}
         self.by_wire_id: dict[str, _Call] = {}
         self.current: _Call | None = None
-
-
-def _complete_json_object(text: str) -> bool:
-    try:
-        return isinstance(_loads(text), dict)
-    except _JSONDecodeError:
-        return False
 
 
 def _reasoning_text(details: tuple[Any, ...]) -> str:

@@ -1,4 +1,7 @@
-"""Pure: serialize any value that came *from* the wire back to JSON, without ever raising.
+"""Pure JSON helpers for values that came from the wire.
+
+:func:`dumps` serializes any such value back to JSON without raising; :class:`ObjectScan` tells,
+piece by piece, when streamed tool-call arguments form a whole object.
 
 ``orjson.dumps`` refuses two things a server can hand us: values nested deeper than 254
 levels (``orjson.loads`` accepts 1024), and ``str`` values with lone surrogates, which is how
@@ -10,12 +13,13 @@ an iterative encoder with no depth limit that replaces unencodable characters wi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-__all__ = ["dumps"]
+__all__ = ["ObjectScan", "dumps", "is_complete_object"]
 
 _dumps = orjson.dumps
 
@@ -95,3 +99,91 @@ def _dumps_slow(value: Any) -> bytes:
         else:
             out.append(_scalar(item))
     return b"".join(out)
+
+
+def is_complete_object(text: str) -> bool:
+    """Whether ``text`` is one JSON object (surrounding whitespace allowed)."""
+    try:
+        return isinstance(orjson.loads(text), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+_STRUCTURAL = re.compile(r'["\\{}\[\]]')
+_NOTHING, _OPEN_OBJECT, _CLOSED_OBJECT, _NOT_AN_OBJECT = range(4)
+
+
+class ObjectScan:
+    """Follows argument pieces as they arrive to tell when they form one whole JSON object.
+
+    Some providers repeat ``function.name`` on every fragment; each repeat asks whether the
+    call so far is complete (then the fragment starts a second call to the same tool).
+    Joining and parsing all pieces each time made 40,000 fragments cost ~10 s; this scans
+    each piece once (brackets outside strings), and parses only when the brackets balance.
+    """
+
+    __slots__ = ("depth", "escape", "in_string", "result", "scanned", "state")
+
+    def __init__(self) -> None:
+        self.scanned = 0
+        self.state = _NOTHING
+        self.depth = 0
+        self.in_string = False
+        self.escape = False
+        self.result: bool | None = None
+
+    def complete(self, parts: list[str]) -> bool:
+        for piece in parts[self.scanned :]:
+            self._feed(piece)
+        self.scanned = len(parts)
+        if self.state != _CLOSED_OBJECT:
+            return False
+        if self.result is None:  # balanced brackets: confirm once that it parses
+            self.result = is_complete_object("".join(parts))
+        return self.result
+
+    def _feed(self, piece: str) -> None:
+        state = self.state
+        if state == _NOT_AN_OBJECT:
+            return
+        if state == _CLOSED_OBJECT:
+            if piece.strip():
+                self.state = _NOT_AN_OBJECT
+            return
+        start = 0
+        if state == _NOTHING:
+            text = piece.lstrip()
+            if not text:
+                return
+            if text[0] != "{":
+                self.state = _NOT_AN_OBJECT
+                return
+            self.state = _OPEN_OBJECT
+            start = len(piece) - len(text) + 1
+            self.depth = 1
+        skip = start
+        if self.escape:  # a backslash ended the previous piece: this first character is escaped
+            self.escape = False
+            skip += 1
+        for match in _STRUCTURAL.finditer(piece, start):
+            at = match.start()
+            if at < skip:
+                continue
+            char = piece[at]
+            if self.in_string:
+                if char == "\\":
+                    skip = at + 2
+                    if skip > len(piece):
+                        self.escape = True
+                elif char == '"':
+                    self.in_string = False
+            elif char == '"':
+                self.in_string = True
+            elif char in "{[":
+                self.depth += 1
+            elif char != "\\":  # a backslash outside a string: invalid, loads will say so
+                self.depth -= 1
+                if self.depth == 0:
+                    rest = piece[at + 1 :]
+                    self.state = _NOT_AN_OBJECT if rest.strip() else _CLOSED_OBJECT
+                    return

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from openrouter_async import _errors as e
 from openrouter_async._accumulate import Accumulator
 from openrouter_async._convert import structure
-from openrouter_async._decode import StreamDecoder, _complete_json_object, _ObjectScan
-from openrouter_async._json import dumps
+from openrouter_async._decode import StreamDecoder
+from openrouter_async._json import ObjectScan, dumps, is_complete_object
 from openrouter_async.types.chunks import ChatCompletionChunk, ChoiceDelta, chunk_from_wire
 from openrouter_async.types.events import ReasoningDelta, TextDelta, ToolCallDone
 from tests.unit.test_decode import chunk, of, run, tool, tools
@@ -120,12 +120,12 @@ JSON_TEXT = st.recursive(
 def test_object_scan_agrees_with_parsing_at_every_prefix(text: str, cuts: list[int]) -> None:
     bounds = sorted({min(c, len(text)) for c in cuts} | {len(text)})
     parts: list[str] = []
-    scan = _ObjectScan()
+    scan = ObjectScan()
     start = 0
     for end in bounds:
         parts.append(text[start:end])
         start = end
-        assert scan.complete(parts) == _complete_json_object("".join(parts)), parts
+        assert scan.complete(parts) == is_complete_object("".join(parts)), parts
 
 
 def test_role_only_or_empty_deltas_keep_their_choice() -> None:
