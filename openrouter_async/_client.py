@@ -456,6 +456,9 @@ class OpenRouter:
         url = self._prep.url(path)
         timeouts = merge_timeouts(config.timeouts, timeout)
         params = _merge_query(None, extra_query) if extra_query else None
+        # The stream keeps its body for a re-send. orjson's output carries its growth buffer
+        # (4 KiB for a short request); an exact copy makes a held stream that much lighter.
+        body = bytes(memoryview(body))
         transport = self._transport
 
         async def send() -> Response:
