@@ -265,15 +265,22 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in pairwise(bounds) if b > a]
 
 
+CHARSETS = [b"", b"; charset=utf-8", b"; charset=latin-1", b"; charset=\xff", b"; charset=nope"]
 HEADER_VALUE = st.binary(max_size=8).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
 
 
 @st.composite
 def head(draw: st.DrawFn, content_type: bytes, statuses: list[int]) -> bytes:
-    status = draw(st.sampled_from(statuses))
+    status = draw(st.sampled_from([*statuses, 204, 304, 418, 599, 999]))
     lines = [f"HTTP/1.1 {status} X".encode(), b"Connection: close"]
     if draw(st.booleans()):
-        lines.append(b"Content-Type: " + content_type)
+        lines.append(b"Content-Type: " + content_type + draw(st.sampled_from(CHARSETS)))
+    if draw(st.integers(0, 3)) == 0:
+        lines.append(b"Content-Encoding: " + draw(st.sampled_from([b"gzip", b"br", b"\xff"])))
+    if draw(st.integers(0, 3)) == 0:
+        lines.append(
+            b"X-Odd-" + draw(st.sampled_from([b"A", b"\xc3\xa9"])) + b": " + draw(HEADER_VALUE)
+        )
     if draw(st.booleans()):
         lines.append(b"X-Generation-Id: gen-" + draw(HEADER_VALUE))  # non-UTF-8 at times
     if draw(st.booleans()):
