@@ -260,10 +260,10 @@ class WebPlugin:
     max_results: int | None = attrs.field(default=None, validator=optional_int())
     search_prompt: str | None = attrs.field(default=None, validator=optional_str())
     include_domains: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_str_tuple, validator=optional_str_items()
+        default=None, converter=to_str_tuple, validator=optional_str_items(nonempty_items=False)
     )
     exclude_domains: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_str_tuple, validator=optional_str_items()
+        default=None, converter=to_str_tuple, validator=optional_str_items(nonempty_items=False)
     )
     max_uses: int | None = attrs.field(default=None, validator=optional_int())
     user_location: Mapping[str, Any] | None = attrs.field(
