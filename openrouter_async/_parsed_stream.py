@@ -25,10 +25,5 @@ class ParsedChatStream(ChatStream, Generic[T]):
 
     parse_as: type[T]  # set by chat.completions.stream() right after construction
 
-    async def __aenter__(self) -> ParsedChatStream[T]:
-        # Stream.__aenter__ is annotated as returning Stream[E]; keep this class's type.
-        await super().__aenter__()
-        return self
-
     async def get_final_completion(self) -> ParsedChatCompletion[T]:
         return parse_completion(await super().get_final_completion(), self.parse_as)

@@ -24,7 +24,7 @@ import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from ._config import RetryPolicy, Timeouts
 from ._deadline import DeadlineScope
@@ -45,6 +45,9 @@ from ._transport import MAX_ERROR_BODY, translate_exception
 from .types.chunks import ChatCompletionChunk, chunk_from_wire
 from .types.events import KeepAlive, StreamEvent, TextDelta
 from .types.responses import ChatCompletion, ResponseInfo
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["ChatStream", "Stream"]
 
@@ -115,7 +118,7 @@ class Stream(Generic[E]):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Stream[E]:
+    async def __aenter__(self) -> Self:
         await self._open()
         return self
 
