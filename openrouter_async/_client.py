@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     import aiohttp
 
     from ._batch import Batch
-    from ._chat import Chat
     from ._resources.account import CreditsResource, KeyResource
+    from ._resources.chat import Chat
     from ._resources.completions import Completions
     from ._resources.embeddings import Embeddings
     from ._resources.generations import Generations
@@ -187,7 +187,7 @@ class OpenRouter:
 
     @functools.cached_property
     def chat(self) -> Chat:
-        from ._chat import Chat
+        from ._resources.chat import Chat
 
         return Chat(self)
 

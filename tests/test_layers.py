@@ -28,7 +28,7 @@ PURE = [
     "_convert.py",
     "_error_body.py",
 ]
-IO_LAYER = {"_transport", "_streaming", "_client", "_chat", "_batch", "relay", "testing", "_cli"}
+IO_LAYER = {"_transport", "_streaming", "_client", "_resources", "_batch", "relay", "testing", "_cli"}
 
 
 def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
@@ -119,5 +119,5 @@ def test_the_checker_sees_imports() -> None:
     assert "aiohttp" in module_imports(PACKAGE / "_transport.py")
     client = module_imports(PACKAGE / "_client.py")
     assert "openrouter_async._transport" in client
-    assert "openrouter_async._chat" in client  # imported lazily inside a property
+    assert "openrouter_async._resources.chat" in client  # imported lazily inside a property
     assert "aiohttp" not in client  # only under TYPE_CHECKING there

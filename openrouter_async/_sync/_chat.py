@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from .._chat import Chat as AsyncChat
-from .._chat import ChatCompletions as AsyncChatCompletions
+from .._resources.chat import Chat as AsyncChat
+from .._resources.chat import ChatCompletions as AsyncChatCompletions
 from ._facade import Facade, blocking, calling, late, resource
 from ._portal import Portal
 

@@ -23,7 +23,7 @@ import pytest
 
 import openrouter_async as ora
 from openrouter_async import sync
-from openrouter_async._chat import ChatCompletions as AsyncChatCompletions
+from openrouter_async._resources.chat import ChatCompletions as AsyncChatCompletions
 from openrouter_async._resources.models import Models as AsyncModels
 from tests.integration.sync_support import KEY, MANAGEMENT_KEY, ThreadedEmulator, emu
 
@@ -154,7 +154,7 @@ def test_status_errors_are_the_core_types_with_their_traceback(emu: ThreadedEmul
     frames = [f.filename for f in traceback.extract_tb(error.__traceback__)]
     # The caller's frame, then the loop thread's frames inside the async core.
     assert frames[0] == __file__
-    assert any(f.endswith("openrouter_async/_chat.py") for f in frames)
+    assert any(f.endswith("openrouter_async/_resources/chat.py") for f in frames)
 
 
 def test_bad_key_and_bad_input(emu: ThreadedEmulator) -> None:
@@ -415,8 +415,8 @@ def test_hooks_run_on_the_loop_thread(emu: ThreadedEmulator) -> None:
 
 SURFACES = [
     ("openrouter_async._client:OpenRouter", "OpenRouter"),
-    ("openrouter_async._chat:Chat", "Chat"),
-    ("openrouter_async._chat:ChatCompletions", "ChatCompletions"),
+    ("openrouter_async._resources.chat:Chat", "Chat"),
+    ("openrouter_async._resources.chat:ChatCompletions", "ChatCompletions"),
     ("openrouter_async._resources.completions:Completions", "Completions"),
     ("openrouter_async._resources.models:Models", "Models"),
     ("openrouter_async._resources.generations:Generations", "Generations"),
@@ -444,7 +444,11 @@ def test_every_public_name_of_the_async_class_is_declared(async_path: str, sync_
 
 
 def test_importing_the_facade_loads_no_resource_or_stream_machinery() -> None:
-    heavy = ("openrouter_async._chat", "openrouter_async._streaming", "openrouter_async._batch")
+    heavy = (
+        "openrouter_async._resources.chat",
+        "openrouter_async._streaming",
+        "openrouter_async._batch",
+    )
     code = (
         "import sys, openrouter_async.sync; "
         f"print([m for m in {heavy!r} + ('cattrs',) if m in sys.modules])"
@@ -484,6 +488,6 @@ def _overloads(path: Path, cls: str, name: str) -> list[str]:
 def test_the_restated_stream_overloads_are_the_async_ones() -> None:
     package = Path(ora.__file__).parent
     ours = _overloads(package / "_sync" / "_chat.py", "ChatCompletions", "stream")
-    theirs = _overloads(package / "_chat.py", "ChatCompletions", "stream")
+    theirs = _overloads(package / "_resources" / "chat.py", "ChatCompletions", "stream")
     assert len(ours) == 2
     assert ours == theirs

@@ -7,19 +7,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import attrs
 
-from ._config import Timeouts
-from ._errors import RequestValidationError
-from ._parse import parse_chat_completion
-from .types._fast_body import fast_chat_body
-from .types.responses import ChatCompletion
+from .._config import Timeouts
+from .._errors import RequestValidationError
+from .._parse import parse_chat_completion
+from ..types._fast_body import fast_chat_body
+from ..types.responses import ChatCompletion
 
 if TYPE_CHECKING:
-    from ._client import OpenRouter
-    from ._parsed_stream import ParsedChatStream
-    from ._streaming import ChatStream
-    from ._structured import ParsedChatCompletion
-    from ._tool_loop import ToolInvocation, ToolLike, ToolRunResult, ToolRunStream
-    from .types.chat_request import ChatRequest
+    from .._client import OpenRouter
+    from .._parsed_stream import ParsedChatStream
+    from .._streaming import ChatStream
+    from .._structured import ParsedChatCompletion
+    from .._tool_loop import ToolInvocation, ToolLike, ToolRunResult, ToolRunStream
+    from ..types.chat_request import ChatRequest
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ class ChatCompletions:
         """
         body = _fast_body(request, kwargs, None)
         if body is None:
-            from .types.chat_request import chat_request_body, coerce_chat_request
+            from ..types.chat_request import chat_request_body, coerce_chat_request
 
             chat_request = coerce_chat_request(request, **kwargs)
             if chat_request.stream:
@@ -107,8 +107,8 @@ class ChatCompletions:
         (missing or mistyped fields, unknown keys) raises ``StructuredOutputError`` with the
         model's text in ``raw``.
         """
-        from ._structured import parse_completion, response_format_for
-        from .types.chat_request import coerce_chat_request
+        from .._structured import parse_completion, response_format_for
+        from ..types.chat_request import coerce_chat_request
 
         chat_request = coerce_chat_request(request, **kwargs)
         if chat_request.response_format is not None:
@@ -182,21 +182,21 @@ class ChatCompletions:
         whose ``get_final_completion()`` returns a ``ParsedChatCompletion`` (``.parsed`` is a
         ``Model``).
         """
-        from ._streaming import ChatStream  # the stream machinery loads on first use
+        from .._streaming import ChatStream  # the stream machinery loads on first use
 
         parse_as = kwargs.get("response_format")
         stream_cls: type[ChatStream] = ChatStream
         parsed_cls: type[ParsedChatStream[Any]] | None = None
         if isinstance(parse_as, type):
-            from ._parsed_stream import ParsedChatStream
-            from ._structured import response_format_for
+            from .._parsed_stream import ParsedChatStream
+            from .._structured import response_format_for
 
             kwargs["response_format"] = response_format_for(parse_as)
             stream_cls = parsed_cls = ParsedChatStream
 
         body = _fast_body(request, kwargs, True)
         if body is None:
-            from .types.chat_request import chat_request_body, coerce_chat_request
+            from ..types.chat_request import chat_request_body, coerce_chat_request
 
             body = chat_request_body(coerce_chat_request(request, **kwargs), stream=True)
         stream = self._client._open_stream(
@@ -246,7 +246,7 @@ class Chat:
         failing tool sends ``{"error": "<Type>: <message>"}`` to the model instead of raising.
         Other keyword arguments are the request, as for ``completions.create()``.
         """
-        from ._tool_loop import run_tools
+        from .._tool_loop import run_tools
 
         return await run_tools(
             self._client,
@@ -282,7 +282,7 @@ class Chat:
         """:meth:`run_tools` over streaming requests: ``async with ... as run: async for event
         in run`` yields each turn's stream events, a ``ToolResultEvent`` per tool call, and last
         the ``ToolRunResult`` (also ``run.result``)."""
-        from ._tool_loop import stream_tools
+        from .._tool_loop import stream_tools
 
         return stream_tools(
             self._client,
