@@ -140,6 +140,10 @@ if TYPE_CHECKING:
         Model,
         ModelsPage,
     )
+    from .types.options import (
+        ProviderPreferences,
+        Reasoning,
+    )
     from .types.responses import (
         ChatCompletion,
         ChatMessage,
@@ -148,10 +152,6 @@ if TYPE_CHECKING:
         FunctionCall,
         ResponseInfo,
         ToolCall,
-    )
-    from .types.routing import (
-        ProviderPreferences,
-        Reasoning,
     )
     from .types.tools import (
         FunctionDefinition,
@@ -219,8 +219,8 @@ _LAZY: dict[str, str] = {
     "FunctionCall": ".types.responses",
     "ResponseInfo": ".types.responses",
     "ToolCall": ".types.responses",
-    "ProviderPreferences": ".types.routing",
-    "Reasoning": ".types.routing",
+    "ProviderPreferences": ".types.options",
+    "Reasoning": ".types.options",
     "FunctionDefinition": ".types.tools",
     "JSONSchemaSpec": ".types.tools",
     "ResponseFormatJSONObject": ".types.tools",

@@ -14,7 +14,7 @@ from ..types.embeddings import (
     EmbeddingsResponse,
     decode_embedding,
 )
-from ..types.routing import ProviderPreferences
+from ..types.options import ProviderPreferences
 from ._raw import build, encode_body, expect_object
 
 if TYPE_CHECKING:

@@ -45,7 +45,7 @@ from ._validators import (
 )
 from .content import CacheControl, PromptCacheOptions, to_cache_control, to_prompt_cache_options
 from .messages import Message, to_messages
-from .routing import (
+from .options import (
     REASONING_EFFORTS,
     AnyPlugin,
     DebugOptions,

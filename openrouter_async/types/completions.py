@@ -36,8 +36,8 @@ from .chat_request import (
     _to_stop,
 )
 from .embeddings import check_text_or_tokens
+from .options import ProviderPreferences, StreamOptions, to_provider, to_stream_options
 from .responses import ChatCompletion, ChoiceError, CompletionUsage, ResponseInfo
-from .routing import ProviderPreferences, StreamOptions, to_provider, to_stream_options
 from .tools import ResponseFormat, to_response_format
 
 __all__ = [

@@ -36,8 +36,8 @@ from ._validators import (
     type_name,
 )
 from .content import ContentPart, to_content
+from .options import ProviderPreferences, to_provider
 from .responses import CostDetails, PromptTokensDetails, ResponseInfo
-from .routing import ProviderPreferences, to_provider
 
 __all__ = [
     "Embedding",

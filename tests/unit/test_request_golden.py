@@ -45,7 +45,7 @@ from openrouter_async.types.messages import (
     ToolMessage,
     UserMessage,
 )
-from openrouter_async.types.routing import (
+from openrouter_async.types.options import (
     ContextCompressionPlugin,
     DebugOptions,
     FileParserPlugin,

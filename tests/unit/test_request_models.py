@@ -39,9 +39,7 @@ from openrouter_async.types.messages import (
     ToolMessage,
     UserMessage,
 )
-from openrouter_async.types.responses import ChatMessage, FunctionCall
-from openrouter_async.types.responses import ToolCall as ResponseToolCall
-from openrouter_async.types.routing import (
+from openrouter_async.types.options import (
     ContextCompressionPlugin,
     DebugOptions,
     FileParserPlugin,
@@ -59,6 +57,8 @@ from openrouter_async.types.routing import (
     WebPlugin,
     WebSearchOptions,
 )
+from openrouter_async.types.responses import ChatMessage, FunctionCall
+from openrouter_async.types.responses import ToolCall as ResponseToolCall
 from openrouter_async.types.tools import (
     FunctionDefinition,
     FunctionName,

@@ -1,5 +1,5 @@
-"""Routing and behaviour options: provider preferences, reasoning, plugins, tracing, web search,
-and the small option objects of the chat request (stream/usage/debug).
+"""The chat request's option objects: routing (provider preferences), reasoning, plugins,
+tracing, web search, and the small ones (stream/usage/debug).
 
 Provider names, quantizations, plugin ids and search engines are open vocabularies on OpenRouter
 (new ones appear without notice), so they are plain strings; small semantic enums are Literals
