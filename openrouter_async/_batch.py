@@ -200,8 +200,9 @@ class Batch:
     requests per second and ``tpm`` model tokens per minute (estimated, corrected by usage);
     ``retry`` the retry policy (default: the client's; ``max_retries`` overrides its count);
     ``timeout``, ``extra_headers`` and ``extra_query`` for every request;
-    ``on_progress(BatchProgress)`` called every ``progress_interval`` seconds and once at the end; ``total`` the item count for progress and ETA (default:
-    ``len(requests)`` when it has one).
+    ``on_progress(BatchProgress)`` called every ``progress_interval`` seconds and once at the
+    end; ``total`` the item count for progress and ETA (default: ``len(requests)`` when it has
+    one).
 
     Use ``async with client.batch(...) as batch: async for result in batch: ...``; a plain
     ``async for`` works too and stops the batch when the loop ends or breaks.
