@@ -406,8 +406,12 @@ class StreamDecoder:
     ) -> None:
         items: tuple[dict[str, Any], ...] = ()
         if details and details.__class__ is list:
-            # Only objects are reasoning blocks; anything else carries nothing to echo back.
-            items = tuple(item for item in details if item.__class__ is dict)
+            items = tuple(details)
+            for item in items:
+                if item.__class__ is not dict:
+                    # Only objects are reasoning blocks; anything else carries nothing to echo.
+                    items = tuple([i for i in items if i.__class__ is dict])
+                    break
         text = reasoning if reasoning and reasoning.__class__ is str else _reasoning_text(items)
         if text or items:
             if text:
