@@ -39,8 +39,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 #: Client deadlines: short, so a body that never ends costs a fraction of a second.
 TIMEOUTS = ora.Timeouts(connect=2.0, read=0.5, first_event=0.3, idle=0.2, total=1.0)
-#: Each example must end well within this (the total deadline plus scheduling slack).
-EXAMPLE_DEADLINE = 8.0
+#: Each call must end within the client's total deadline plus slack for a loaded machine.
+EXAMPLE_DEADLINE = 1.0 + 3.0
 #: ``ORA_BOUNDARY_EXAMPLES=500`` for a longer hunt; ``make test`` runs the default in seconds.
 SCALE = int(os.environ.get("ORA_BOUNDARY_EXAMPLES", "20"))
 EXAMPLES = settings(
