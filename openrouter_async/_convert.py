@@ -8,20 +8,28 @@ Two conventions, both decided here and nowhere else:
   the SDK does not model, sent after the typed ones.
 * **Responses** (classes marked with :func:`response_model`): unknown keys never fail. A response
   class may declare an ``extra`` field; unknown keys are collected there so they stay reachable.
+  ``null`` means the field's default; a field's ``metadata={"repair": fn}`` reads a value of the
+  wrong JSON type. Each class is structured by one generated function (see
+  :func:`_make_response_structure`), and every failure is a ``ResponseValidationError``.
 
 Unions of JSON scalars (``int | str`` error codes, ``str | list`` content) pass through as they are.
 """
 
 from __future__ import annotations
 
+import linecache
+import types
+import typing
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.strategies import configure_union_passthrough
+
+from ._errors import OpenRouterError, ResponseValidationError
 
 __all__ = [
     "NO_EXTRA",
@@ -29,6 +37,8 @@ __all__ = [
     "request_model",
     "response_model",
     "structure",
+    "structurer",
+    "transport_model",
     "unstructure",
 ]
 
@@ -40,6 +50,7 @@ T = TypeVar("T")
 
 _REQUEST_MODELS: set[type] = set()
 _RESPONSE_MODELS: set[type] = set()
+_TRANSPORT_MODELS: set[type] = set()
 
 
 def request_model(cls: type[T]) -> type[T]:
@@ -89,33 +100,230 @@ def _make_request_unstructure(cls: type[Any], conv: cattrs.Converter) -> Callabl
     return unstructure_with_extra
 
 
-def _make_response_structure(cls: type[T], conv: cattrs.Converter) -> Callable[[Any, Any], T]:
-    fields = attrs.fields(cls)  # type: ignore[arg-type]  # only called for attrs classes
-    has_extra = any(f.name == "extra" for f in fields)
-    overrides: dict[str, Any] = {}
+# --------------------------------------------------------------------------- response structuring
+#
+# Structuring measured as the largest cost ``create()`` adds to a request when it went through
+# cattrs' generic hooks (a hook call per field, a dispatch per object, a keyword call into each
+# frozen ``__init__``). Nearly every value a server sends already has its declared JSON type, so
+# each response class gets one function generated from its attrs fields: an inline class check
+# per field, each slot filled through its descriptor, and only a value that fails its check
+# handed to that field's fallback (the field's ``repair``, else cattrs' hook for its type).
+
+
+def transport_model(cls: type[T]) -> type[T]:
+    """Mark a class the transport attaches to results (``ResponseInfo``): a response field of
+    this type is never read from a body, and a body key of that name is ignored."""
+    _TRANSPORT_MODELS.add(cls)
+    return cls
+
+
+def _type_label(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or repr(tp)
+
+
+def _bad_value(where: str, tp: Any, value: Any, exc: BaseException | None) -> str:
+    # Never the value's repr: it may be huge or nested past the recursion limit.
+    kind = "None" if value is None else type(value).__name__
+    detail = f" ({type(exc).__name__}: {str(exc)[:200]})" if exc is not None else ""
+    return f"{where}: cannot read a JSON {kind} as {_type_label(tp)}{detail}"
+
+
+def _fallback(
+    conv: cattrs.Converter, where: str, tp: Any, repair: Callable[[Any], Any] | None
+) -> Callable[[Any], Any]:
+    """The slow path of one field: its ``repair``, else cattrs' hook for its type (looked up on
+    first use), with every failure reported as :class:`ResponseValidationError`."""
+    hook: list[Callable[[Any, Any], Any]] = []
+
+    def fallback(value: Any) -> Any:
+        try:
+            if repair is not None:
+                return repair(value)
+            if not hook:
+                hook.append(conv.get_structure_hook(tp))
+            return hook[0](value, tp)
+        except OpenRouterError:
+            raise
+        except Exception as exc:  # RecursionError, OverflowError, cattrs' own: all typed here
+            raise ResponseValidationError(_bad_value(where, tp, value, exc)) from exc
+
+    return fallback
+
+
+def _kind(tp: Any) -> tuple[str, Any]:
+    """How a field of type ``tp`` (``X | None`` unwrapped) is read, and the class involved."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) != 1:
+            return "generic", tp
+        return _kind(rest[0])
+    if tp is Any:
+        return "any", None
+    if tp in _SCALARS:
+        return "scalar", tp
+    if tp in _RESPONSE_MODELS:
+        return "model", tp
+    if tp in _TRANSPORT_MODELS:
+        return "transport", tp
+    if origin is list and args and args[0] in _RESPONSE_MODELS:
+        return "models", args[0]
+    if origin is dict and args == (str, Any):
+        return "object", None
+    if origin is list and args == (dict[str, Any],):
+        return "objects", None
+    return "generic", tp
+
+
+def _all_objects(items: list[Any]) -> bool:
+    for item in items:  # noqa: SIM110  # a plain loop: no generator object per list
+        if item.__class__ is not dict:
+            return False
+    return True
+
+
+def _as_object(name: str) -> Callable[[Any], dict[str, Any]]:
+    def as_object(data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            return dict(data)
+        raise ResponseValidationError(_bad_value(name, dict, data, None))
+
+    return as_object
+
+
+def _descriptor_setter(cls: type[Any], name: str) -> Any:
+    for klass in cls.__mro__:
+        slot = klass.__dict__.get(name)
+        if slot is not None and hasattr(slot, "__set__"):
+            return slot.__set__
+    raise AssertionError(f"{cls.__name__}.{name} is not a slot")  # pragma: no cover
+
+
+_LITERALS = (str, int, float, bool, type(None))
+
+
+def _make_response_structure(cls: type[Any], conv: cattrs.Converter) -> Callable[..., Any]:
+    """Generate ``structure(data, _type=None)`` for the response class ``cls``.
+
+    Per field: absent or ``null`` means the default (API reference §0: ``null`` is "not set");
+    a value of the declared JSON type is taken as it is (an object: its class's own generated
+    function; a list of objects: null items skipped); anything else goes to the field's
+    fallback. Unknown keys land in ``extra``; ``__attrs_post_init__`` runs last. The source is
+    registered with ``linecache`` so a traceback shows the generated lines.
+    """
+    attrs.resolve_types(cls)
+    name = cls.__name__
+    scope: dict[str, Any] = {
+        "new": object.__new__,
+        "cls": cls,
+        "NO_EXTRA": NO_EXTRA,
+        "as_object": _as_object(name),
+        "all_objects": _all_objects,
+        "missing": _missing,
+    }
+    lines = [
+        "def structure(data, _type=None):",
+        "    if data.__class__ is not dict:",
+        "        data = as_object(data)",
+        "    get = data.get",
+        "    obj = new(cls)",
+    ]
     known: set[str] = set()
-    for field in fields:
+    extra_field = None
+    for i, field in enumerate(attrs.fields(cls)):
+        if field.validator is not None or field.converter is not None:  # pragma: no cover
+            raise AssertionError(f"{name}.{field.name}: response models take no validators")
         if field.name == "extra":
-            overrides["extra"] = override(omit=True)
+            extra_field = field
             continue
         wire = _wire_name(field)
         known.add(wire)
-        if wire != field.name:
-            overrides[field.name] = override(rename=wire)
-    base = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=False, **overrides)
-    if not has_extra:
-        return base
+        kind, inner = _kind(field.type)
+        scope[f"set{i}"] = _descriptor_setter(cls, field.name)
+        if kind == "transport":  # attached by the transport, never read from the body
+            lines.append(f"    set{i}(obj, None)")
+            continue
+        default = field.default
+        if default is attrs.NOTHING:
+            value_if_null = f"missing({name + '.' + field.name!r})"
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            scope[f"factory{i}"] = default.factory
+            value_if_null = "[]" if default.factory is list else f"factory{i}()"
+        elif default.__class__ in _LITERALS:
+            value_if_null = repr(default)
+        else:  # pragma: no cover - no response model has one today
+            scope[f"default{i}"] = default
+            value_if_null = f"default{i}"
+        where = f"{name}.{field.name}"
+        scope[f"fb{i}"] = _fallback(conv, where, field.type, field.metadata.get("repair"))
+        lines.append(f"    v = get({wire!r})")
+        if kind == "any":
+            lines += ["    if v is None:", f"        v = {value_if_null}"]
+        elif kind == "scalar" and value_if_null == "None":
+            lines.append(f"    if v.__class__ is not {inner.__name__} and v is not None:")
+            lines.append(f"        v = fb{i}(v)")
+        else:
+            if kind == "scalar":
+                lines.append(f"    if v.__class__ is {inner.__name__}:")
+                lines.append("        pass")
+            elif kind == "model":
+                scope[f"hook{i}"] = conv.get_structure_hook(inner)
+                lines += ["    if v.__class__ is dict:", f"        v = hook{i}(v)"]
+            elif kind == "models":
+                scope[f"hook{i}"] = conv.get_structure_hook(inner)
+                lines += [
+                    "    if v.__class__ is list:",
+                    # map(): no comprehension frame per list; null items are rare
+                    f"        v = list(map(hook{i}, v)) if None not in v else"
+                    f" [hook{i}(x) for x in v if x is not None]",
+                ]
+            elif kind == "object":
+                lines += ["    if v.__class__ is dict:", "        pass"]
+            elif kind == "objects":
+                lines += ["    if v.__class__ is list and all_objects(v):", "        v = list(v)"]
+            else:  # generic: the fallback decides
+                lines += ["    if False:", "        pass"]
+            if value_if_null == "None":
+                lines += ["    elif v is not None:", f"        v = fb{i}(v)"]
+            else:
+                lines += [
+                    "    elif v is None:",
+                    f"        v = {value_if_null}",
+                    "    else:",
+                    f"        v = fb{i}(v)",
+                ]
+        lines.append(f"    set{i}(obj, v)")
+    if extra_field is not None:
+        scope["set_extra"] = _descriptor_setter(cls, "extra")
+        scope["is_known"] = frozenset(known).issuperset
+        scope["known"] = frozenset(known)
+        lines += [
+            "    if is_known(data):",  # the usual case, answered without building a set
+            "        set_extra(obj, NO_EXTRA)",
+            "    else:",
+            "        set_extra(obj, {k: x for k, x in data.items() if k not in known})",
+        ]
+    if hasattr(cls, "__attrs_post_init__"):
+        scope["post_init"] = cls.__attrs_post_init__
+        lines.append("    post_init(obj)")
+    lines.append("    return obj")
+    function: Callable[..., Any] = _compile(
+        lines, scope, f"<structure {cls.__module__}.{cls.__qualname__}>"
+    )
+    return function
 
-    known_keys = frozenset(known)
 
-    def structure_keeping_extra(data: Any, type_: Any) -> T:
-        obj = base(data, type_)
-        unknown = data.keys() - known_keys  # a C-level set difference; usually empty
-        if unknown:
-            object.__setattr__(obj, "extra", {k: data[k] for k in unknown})
-        return obj
+def _missing(where: str) -> Any:
+    raise ResponseValidationError(f"{where}: required, but absent or null")
 
-    return structure_keeping_extra
+
+def _compile(lines: list[str], scope: dict[str, Any], filename: str) -> Any:
+    source = "\n".join(lines) + "\n"
+    # The source holds field names, wire names and literal defaults only.
+    exec(compile(source, filename, "exec"), scope)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return scope["structure"]
 
 
 _SCALARS: dict[Any, Callable[[Any], Any]] = {str: str, int: int, float: float, bool: bool}
@@ -192,6 +400,14 @@ _configure(converter)
 def structure(data: Any, cls: type[T]) -> T:
     """Structure JSON-like data into ``cls`` with the SDK's one converter."""
     return converter.structure(data, cls)
+
+
+def structurer(cls: type[T]) -> Callable[[Any], T]:
+    """The generated one-argument structure function of a response model: what
+    ``structure(data, cls)`` calls, without the converter's dispatch on each call."""
+    # The generated hook takes the type argument as optional: one argument is enough.
+    hook: Callable[[Any], T] = converter.get_structure_hook(cls)  # type: ignore[assignment]
+    return hook
 
 
 def unstructure(obj: Any) -> Any:

@@ -2,10 +2,11 @@
 
 Kept apart from the stream decoder so that ``create()`` loads nothing of the streaming
 machinery. Two error shapes hide inside HTTP 200 (an ``{"error": ...}`` envelope, and a choice
-that finished with ``"error"``) and are raised as the matching status error; everything the
-models cannot express (null lists, content-part lists, tool calls with missing ids or empty
-arguments) is repaired on a copy before structuring, so ``create()`` and a stream's final
-completion have the same shape.
+that finished with ``"error"``) and are raised as the matching status error. The body is
+structured by the converter's generated hook for :class:`ChatCompletion` (one pass, no copy of
+the body); what one field cannot decide alone (a choice's position as its index, the raw
+content-part list, legacy ``text`` choices, tool-call ids unique across the completion) is then
+fixed on the objects just built, so ``create()`` and a stream's final completion agree.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
-from ._convert import structure
+from ._convert import NO_EXTRA, structurer
 from ._error_body import error_from_payload
 from ._errors import APIStatusError, ResponseValidationError
-from ._fast_parse import Bail, build_chat_completion
-from .types.responses import ChatCompletion, header_value
+from .types.responses import ChatCompletion, ChatMessage, header_value, text_of_parts
 
-__all__ = ["parse_chat_completion"]
+__all__ = ["IdSynth", "parse_chat_completion"]
+
+# Transitional: ``_decode`` still imports these private names (the layers test allow-lists
+# it). ``text_of_parts`` now lives with the models; usage nulls mean the default in the
+# converter itself, so the stream's usage needs no cleaning.
+_text_of_parts = text_of_parts
+_USAGE_NON_NULL = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
 def _body_error(
@@ -39,7 +43,7 @@ def _body_error(
     return exc
 
 
-class _IdSynth:
+class IdSynth:
     """Makes tool-call ids unique: missing, empty and repeated ids become ``call_<gen>_<n>``."""
 
     __slots__ = ("count", "generation", "used")
@@ -63,89 +67,41 @@ class _IdSynth:
                 return candidate
 
 
-# =========================================================================== non-streaming
+def _set(obj: Any, name: str, value: Any) -> None:
+    """Fix a field of an object this module just built (frozen for users, not for its parser)."""
+    object.__setattr__(obj, name, value)
 
 
-def _text_of_parts(parts: list[Any]) -> str | None:
-    texts = [
-        p["text"]
-        for p in parts
-        if isinstance(p, Mapping)
-        and isinstance(p.get("text"), str)
-        and p.get("type") != "image_url"
-    ]
-    return "".join(texts) if texts else None
+def _finish(completion: ChatCompletion, choices: list[dict[str, Any]]) -> None:
+    """The repairs that need more than one field: a choice's position as its index, the raw
+    content-part list, legacy ``text`` choices, and tool-call ids unique across the completion
+    with empty arguments as ``{}``. ``choices`` are the wire dicts behind ``completion.choices``."""
+    synth: IdSynth | None = None
+    for position, (choice, raw) in enumerate(zip(completion.choices, choices, strict=True)):
+        if raw.get("index").__class__ is not int:
+            _set(choice, "index", position)
+        wire_message = raw.get("message")
+        if wire_message.__class__ is dict:
+            parts = wire_message.get("content")
+            if parts.__class__ is list:
+                _set(choice.message, "content_parts", [p for p in parts if p.__class__ is dict])
+        elif wire_message is None and raw.get("text").__class__ is str:  # legacy /completions
+            _set(choice, "message", ChatMessage(content=raw["text"]))
+            rest = {k: v for k, v in choice.extra.items() if k != "text"}
+            _set(choice, "extra", rest or NO_EXTRA)
+        for call in choice.message.tool_calls:
+            if synth is None:
+                synth = IdSynth(completion.id or None)
+            call_id = synth.unique(call.id)
+            if call_id != call.id:
+                _set(call, "id", call_id)
+            arguments = call.function.arguments
+            if not arguments or (arguments[0].isspace() and not arguments.strip()):
+                _set(call.function, "arguments", "{}")
 
 
-_MESSAGE_LISTS = ("tool_calls", "reasoning_details", "annotations", "images")
-
-
-def _normalize_message(message: dict[str, Any], synth: _IdSynth) -> dict[str, Any]:
-    """Copy-on-write repairs the models cannot express: null lists, content-part lists,
-    tool calls with missing ids or null/empty arguments."""
-    out = dict(message)
-    for key in _MESSAGE_LISTS:
-        if key in out and not isinstance(out[key], list):
-            del out[key]
-    if out.get("role") is None:
-        out.pop("role", None)
-    content = out.get("content")
-    if isinstance(content, list):
-        out["content_parts"] = content
-        out["content"] = _text_of_parts(content)
-    elif content is not None and not isinstance(content, str):
-        out["content"] = str(content)
-    calls = out.get("tool_calls")
-    if calls:
-        out["tool_calls"] = [_normalize_tool_call(c, synth) for c in calls if isinstance(c, dict)]
-    return out
-
-
-def _normalize_tool_call(call: dict[str, Any], synth: _IdSynth) -> dict[str, Any]:
-    out = dict(call)
-    call_id = out.get("id")
-    out["id"] = synth.unique(call_id if isinstance(call_id, str) else None)
-    if out.get("type") is None:
-        out.pop("type", None)
-    fn = out.get("function")
-    fn = dict(fn) if isinstance(fn, dict) else {}
-    if fn.get("name") is None:
-        fn["name"] = ""
-    args = fn.get("arguments")
-    if args is None or (isinstance(args, str) and not args.strip()):
-        fn["arguments"] = "{}"
-    elif not isinstance(args, str):  # some providers send the object itself
-        fn["arguments"] = orjson.dumps(args).decode()
-    out["function"] = fn
-    return out
-
-
-_TOP_NON_NULL = ("id", "object", "created", "model")
-_USAGE_NON_NULL = ("prompt_tokens", "completion_tokens", "total_tokens")
-
-
-def _normalize_body(data: dict[str, Any], choices: list[Any]) -> dict[str, Any]:
-    synth = _IdSynth(data.get("id") if isinstance(data.get("id"), str) else None)
-    body = {k: v for k, v in data.items() if not (v is None and k in _TOP_NON_NULL)}
-    new_choices = []
-    for position, choice in enumerate(choices):
-        if not isinstance(choice, dict):
-            raise ResponseValidationError(f"choices[{position}] is not an object")
-        fixed = dict(choice)
-        if not isinstance(fixed.get("index"), int):
-            fixed["index"] = position
-        message = fixed.get("message")
-        if message is None and isinstance(fixed.get("text"), str):  # legacy /completions
-            message = {"role": "assistant", "content": fixed.pop("text")}
-        fixed["message"] = _normalize_message(message if isinstance(message, dict) else {}, synth)
-        new_choices.append(fixed)
-    body["choices"] = new_choices
-    usage = body.get("usage")
-    if isinstance(usage, dict):
-        body["usage"] = {k: v for k, v in usage.items() if not (v is None and k in _USAGE_NON_NULL)}
-    elif usage is not None:
-        del body["usage"]
-    return body
+_completion_of = structurer(ChatCompletion)
+_IdSynth = IdSynth  # transitional, see the top of the module
 
 
 def parse_chat_completion(
@@ -171,9 +127,13 @@ def parse_chat_completion(
     if not isinstance(choices, list):
         what = "no 'choices'" if choices is None else f"'choices' of type {type(choices).__name__}"
         raise ResponseValidationError(f"response body has {what}; expected a list")
-    for choice in choices:
-        if not isinstance(choice, dict):
-            continue
+    plain = True  # no choice needs _finish (checked here: this loop runs anyway)
+    for position, choice in enumerate(choices):
+        if choice.__class__ is not dict:
+            raise ResponseValidationError(
+                f"choices[{position}] is not an object",
+                generation_id=_generation_id(data, headers),
+            )
         error = choice.get("error")
         if error is not None or choice.get("finish_reason") == "error":
             if error is None:
@@ -185,18 +145,24 @@ def parse_chat_completion(
                 user_id=data.get("user_id"),
                 generation_id=_generation_id(data, headers),
             )
+        if plain:
+            message = choice.get("message")
+            plain = (
+                choice.get("index").__class__ is int
+                and message.__class__ is dict
+                and not message.get("tool_calls")
+                and message.get("content").__class__ is not list
+            )
     try:
-        return build_chat_completion(data, choices)
-    except Bail:
-        pass  # repairs, coercions or a shape error: the generic path below decides
-    body = _normalize_body(data, choices)
-    try:
-        return structure(body, ChatCompletion)
-    except Exception as exc:  # cattrs' errors stay inside the SDK
+        completion = _completion_of(data)
+        if not plain:
+            _finish(completion, choices)
+    except ResponseValidationError as exc:
         raise ResponseValidationError(
-            f"response body does not match the documented shape: {exc!r}",
+            f"response body does not match the documented shape: {exc.message}",
             generation_id=_generation_id(data, headers),
         ) from exc
+    return completion
 
 
 def _body_id(data: dict[str, Any]) -> str | None:

@@ -21,7 +21,6 @@ PURE = [
     "_sse.py",
     "_decode.py",
     "_parse.py",
-    "_fast_parse.py",
     "_schema.py",
     "_accumulate.py",
     "_request.py",

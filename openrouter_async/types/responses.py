@@ -7,8 +7,11 @@ nothing the server sent is lost. The one converter in ``_convert`` builds these 
 already holds the values (the stream accumulator) constructs them directly.
 
 ``ChatMessage.content`` is always ``str | None``. When a server answers with a list of content
-parts, :func:`openrouter_async._decode.parse_chat_completion` joins the text parts into
-``content`` and keeps the untouched list in ``content_parts``.
+parts, the text parts are joined into ``content`` and
+:func:`openrouter_async._parse.parse_chat_completion` keeps the untouched list in
+``content_parts``. Fields whose ``metadata`` names a ``repair`` read values of the wrong JSON type
+the way chat completions always have (a list that is not one becomes empty, arguments sent as an
+object become its JSON text); ``_convert`` calls the repair only for such values.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 import attrs
 import orjson
 
-from .._convert import NO_EXTRA, response_model
+from .._convert import NO_EXTRA, response_model, transport_model
 from .._errors import StructuredOutputError
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "TokenLogprob",
     "TopLogprob",
     "parse_tool_arguments",
+    "text_of_parts",
 ]
 
 
@@ -63,6 +67,38 @@ def parse_tool_arguments(arguments: str | None, *, name: str | None = None) -> d
     return value
 
 
+def text_of_parts(parts: list[Any]) -> str | None:
+    """The text of a content-part list: its text parts joined (``None`` when it has none)."""
+    texts = [
+        p["text"]
+        for p in parts
+        if isinstance(p, Mapping)
+        and isinstance(p.get("text"), str)
+        and p.get("type") != "image_url"
+    ]
+    return "".join(texts) if texts else None
+
+
+# Repairs (see the module docstring): called only with a value that is neither null nor of the
+# field's declared JSON type.
+
+
+def _content_text(value: Any) -> str | None:
+    return text_of_parts(value) if isinstance(value, list) else str(value)
+
+
+def _empty_list(_value: Any) -> list[Any]:
+    return []
+
+
+def _objects_only(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def header_value(headers: Mapping[str, str], name: str) -> str | None:
     """``headers[name]`` by case-insensitive name, for any mapping (aiohttp's or a plain dict)."""
     value = headers.get(name)
@@ -78,6 +114,7 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
 # --------------------------------------------------------------------------- transport metadata
 
 
+@transport_model
 @attrs.frozen(kw_only=True)
 class ResponseInfo:
     """What the HTTP layer knew about the response: status, headers, timing.
@@ -256,7 +293,7 @@ class FunctionCall:
     """The function a tool call invokes. ``arguments`` is JSON text, as the model wrote it."""
 
     name: str = ""
-    arguments: str = "{}"
+    arguments: str = attrs.field(default="{}", metadata={"repair": _json_text})
     extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, repr=False)
 
     def parsed_arguments(self) -> dict[str, Any]:
@@ -296,13 +333,17 @@ class ChatMessage:
     """
 
     role: str = "assistant"
-    content: str | None = None
-    tool_calls: list[ToolCall] = attrs.field(factory=list)
+    content: str | None = attrs.field(default=None, metadata={"repair": _content_text})
+    tool_calls: list[ToolCall] = attrs.field(factory=list, metadata={"repair": _empty_list})
     reasoning: str | None = None
-    reasoning_details: list[dict[str, Any]] = attrs.field(factory=list)
+    reasoning_details: list[dict[str, Any]] = attrs.field(
+        factory=list, metadata={"repair": _objects_only}
+    )
     refusal: str | None = None
-    annotations: list[dict[str, Any]] = attrs.field(factory=list)
-    images: list[dict[str, Any]] = attrs.field(factory=list)
+    annotations: list[dict[str, Any]] = attrs.field(
+        factory=list, metadata={"repair": _objects_only}
+    )
+    images: list[dict[str, Any]] = attrs.field(factory=list, metadata={"repair": _objects_only})
     audio: dict[str, Any] | None = None
     #: The raw content-part list when the server sent one instead of a string.
     content_parts: list[dict[str, Any]] | None = attrs.field(default=None, repr=False)
