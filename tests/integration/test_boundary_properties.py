@@ -460,15 +460,15 @@ async def test_streams_raise_only_typed_errors_and_keep_what_was_delivered(
 
 
 @EXAMPLES
-@given(case=stream_script())
+@given(case=stream_script(), heartbeat=st.sampled_from([None, 0.05]))
 async def test_sse_events_always_end_with_done_or_error(
-    server: RawServer, client: ora.OpenRouter, case: tuple[Script, str, bool]
+    server: RawServer, client: ora.OpenRouter, case: tuple[Script, str, bool], heartbeat: Any
 ) -> None:
     server.script = case[0]
     stream = client.chat.completions.stream(model="m", messages=MESSAGES)
 
-    async def relay() -> list[bytes]:
-        return [item async for item in sse_events(stream, heartbeat=None)]
+    async def relay() -> list[bytes]:  # with heartbeats, reads go through a task
+        return [item async for item in sse_events(stream, heartbeat=heartbeat)]
 
     items = await bounded(relay)
     assert isinstance(items, list), items  # sse_events itself never raises
