@@ -376,8 +376,7 @@ async def bounded(make: Callable[[], Awaitable[Any]]) -> Any:
     """Run one call; only SDK errors may escape it, and it must end within its deadline."""
     started = time.monotonic()
     try:
-        async with asyncio.timeout(EXAMPLE_DEADLINE):
-            return await make()
+        return await asyncio.wait_for(make(), EXAMPLE_DEADLINE)  # (asyncio.timeout: 3.11+)
     except ora.OpenRouterError as exc:
         return exc
     finally:
