@@ -19,7 +19,11 @@ class _BookActor:
     """One :class:`GrantBook` behind Ray calls; methods are tiny and run one at a time."""
 
     def __init__(self, limits: dict[str, Any]) -> None:
+        self._limits = limits
         self._book = GrantBook(**limits)
+
+    def limits(self) -> dict[str, Any]:
+        return self._limits
 
     def lease(self) -> float:
         return self._book.lease
@@ -88,9 +92,10 @@ class ClusterLimiter:
         window: float = 0.25,
         lease: float = LEASE,
     ) -> ClusterLimiter:
-        """Start the named actor (``ray.init()`` first). Fails if ``name`` is taken: limits
-        are fixed at creation, so two jobs with different ideas of them must not share one
-        silently. The actor lives as long as the job that created it (or :meth:`kill`).
+        """Start the named actor (``ray.init()`` first), or join the running one of that name
+        if its limits are the same (a re-run, or a second job on the same account); other
+        limits raise ``ValueError`` rather than being shared silently. The actor lives as long
+        as the job that created it (or :meth:`kill`).
 
         ``window`` is how many seconds of the rate one grant may cover; ``lease`` how long a
         worker that stopped reporting (killed) still counts against ``max_in_flight``."""
@@ -102,18 +107,13 @@ class ClusterLimiter:
             "lease": lease,
         }
         GrantBook(**limits)  # bad limits fail here, on the driver, not inside the actor
-        actor_name = _PREFIX + name
-        try:
-            ray.get_actor(actor_name)
-        except ValueError:
-            pass
-        else:
+        handle = _RemoteBook.options(name=_PREFIX + name, get_if_exists=True).remote(limits)
+        existing = ray.get(handle.limits.remote())  # started and answering before any worker
+        if existing != limits:
             raise ValueError(
-                f"a limiter named {name!r} already exists; use ClusterLimiter.get({name!r}) "
-                "or another name"
+                f"a limiter named {name!r} already runs with other limits ({existing}); use "
+                f"ClusterLimiter.get({name!r}), another name, or kill it first"
             )
-        handle = _RemoteBook.options(name=actor_name).remote(limits)
-        ray.get(handle.stats.remote())  # started and answering before any worker needs it
         return cls(name, handle, lease)
 
     @classmethod

@@ -259,5 +259,10 @@ class Permits:
             self._reported = held
             self._last_contact = time.monotonic()
             return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(wake.wait(), lease / 3)
+        # Wake up for the heartbeat at the latest (no wait_for: on 3.10/3.11 it can swallow
+        # the cancellation that aclose() sends).
+        timer = asyncio.get_running_loop().call_later(lease / 3, wake.set)
+        try:
+            await wake.wait()
+        finally:
+            timer.cancel()
