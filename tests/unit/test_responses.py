@@ -324,6 +324,13 @@ def test_legacy_completions_body_reads_text_into_content() -> None:
     assert done.object == "text_completion"
     assert done.choices[0].message.content == "Once upon"
     assert done.choices[0].finish_reason == "length"
+    assert "text" not in done.choices[0].extra  # moved into the message, not kept twice
+
+
+def test_a_choice_without_an_integer_index_takes_its_position() -> None:
+    entry = {"message": {"content": "x"}, "finish_reason": "stop"}
+    data = body(choices=[dict(entry, index=None), dict(entry, index="7"), dict(entry, index=True)])
+    assert [c.index for c in parse_chat_completion(data).choices] == [0, 1, 2]
 
 
 # --------------------------------------------------------------------------- tool arguments
@@ -488,9 +495,10 @@ def test_missing_or_non_list_choices_raise(choices: Any) -> None:
 
 
 def test_wrongly_typed_values_raise_a_typed_error_not_a_cattrs_one() -> None:
-    with pytest.raises(e.ResponseValidationError) as info:
+    with pytest.raises(e.ResponseValidationError, match=r"ChatCompletion\.created") as info:
         parse_chat_completion(body(created="yesterday"))
     assert info.value.generation_id == "gen-1760000000-Xy12"
+    assert isinstance(info.value.__cause__, e.ResponseValidationError)
     with pytest.raises(e.ResponseValidationError, match=r"choices\[0\]"):
         parse_chat_completion(body(choices=["not an object"]))
 

@@ -12,6 +12,7 @@ alone would not do).
 from __future__ import annotations
 
 import linecache
+import re
 import traceback
 import typing
 from collections.abc import Mapping
@@ -351,7 +352,7 @@ def nested(depth: int, leaf: Any) -> Any:
 def test_hostile_values_raise_a_typed_error_naming_the_field(
     cls: type, data: Any, where: str
 ) -> None:
-    with pytest.raises(ResponseValidationError, match=where) as caught:
+    with pytest.raises(ResponseValidationError, match=re.escape(where)) as caught:
         structure(data, cls)
     assert isinstance(caught.value, OpenRouterError)
 
