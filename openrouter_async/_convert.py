@@ -18,11 +18,12 @@ Unions of JSON scalars (``int | str`` error codes, ``str | list`` content) pass 
 from __future__ import annotations
 
 import linecache
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 import cattrs
@@ -200,7 +201,15 @@ def _descriptor_setter(cls: type[Any], name: str) -> Any:
     raise AssertionError(f"{cls.__name__}.{name} is not a slot")  # pragma: no cover
 
 
-_LITERALS = (str, int, float, bool, type(None))
+_LITERALS = (str, int, bool, type(None))
+_GENERATING: set[type] = set()  # classes whose hook is being generated (for recursive models)
+
+
+def _nested_hook(conv: cattrs.Converter, inner: type) -> Callable[..., Any]:
+    if inner in _GENERATING:  # a model containing itself: its hook does not exist yet
+        return lambda value: conv.get_structure_hook(inner)(value, inner)
+    hook: Callable[..., Any] = conv.get_structure_hook(inner)
+    return hook
 
 
 def _make_response_structure(cls: type[Any], conv: cattrs.Converter) -> Callable[..., Any]:
@@ -213,6 +222,14 @@ def _make_response_structure(cls: type[Any], conv: cattrs.Converter) -> Callable
     registered with ``linecache`` so a traceback shows the generated lines.
     """
     attrs.resolve_types(cls)
+    _GENERATING.add(cls)
+    try:
+        return _generate(cls, conv)
+    finally:
+        _GENERATING.discard(cls)
+
+
+def _generate(cls: type[Any], conv: cattrs.Converter) -> Callable[..., Any]:
     name = cls.__name__
     scope: dict[str, Any] = {
         "new": object.__new__,
@@ -250,9 +267,11 @@ def _make_response_structure(cls: type[Any], conv: cattrs.Converter) -> Callable
         elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
             scope[f"factory{i}"] = default.factory
             value_if_null = "[]" if default.factory is list else f"factory{i}()"
-        elif default.__class__ in _LITERALS:
+        elif default.__class__ in _LITERALS or (
+            default.__class__ is float and math.isfinite(default)
+        ):
             value_if_null = repr(default)
-        else:  # pragma: no cover - no response model has one today
+        else:
             scope[f"default{i}"] = default
             value_if_null = f"default{i}"
         where = f"{name}.{field.name}"
@@ -268,10 +287,10 @@ def _make_response_structure(cls: type[Any], conv: cattrs.Converter) -> Callable
                 lines.append(f"    if v.__class__ is {inner.__name__}:")
                 lines.append("        pass")
             elif kind == "model":
-                scope[f"hook{i}"] = conv.get_structure_hook(inner)
+                scope[f"hook{i}"] = _nested_hook(conv, inner)
                 lines += ["    if v.__class__ is dict:", f"        v = hook{i}(v)"]
             elif kind == "models":
-                scope[f"hook{i}"] = conv.get_structure_hook(inner)
+                scope[f"hook{i}"] = _nested_hook(conv, inner)
                 lines += [
                     "    if v.__class__ is list:",
                     # map(): no comprehension frame per list; null items are rare
@@ -314,7 +333,7 @@ def _make_response_structure(cls: type[Any], conv: cattrs.Converter) -> Callable
     return function
 
 
-def _missing(where: str) -> Any:
+def _missing(where: str) -> NoReturn:
     raise ResponseValidationError(f"{where}: required, but absent or null")
 
 

@@ -446,3 +446,36 @@ def test_typical_completion_through_parse() -> None:
     assert done.choices[0].message.extra is NO_EXTRA
     assert done.choices[0].message.tool_calls[0].arguments == "{}"
     assert done.choices[0].message.reasoning_details == [{"type": "x"}]
+
+
+@response_model
+@attrs.frozen(kw_only=True)
+class Node:
+    """A response model that contains itself: its hook is generated once, not forever."""
+
+    name: str = ""
+    child: Node | None = None
+    children: list[Node] = attrs.field(factory=list)
+
+
+@response_model
+@attrs.frozen(kw_only=True)
+class Strict:
+    """Shapes no SDK model has today, so the generator's other branches are exercised."""
+
+    key: str
+    limit: float = float("inf")
+    tags: tuple[str, ...] = ("a",)
+
+
+def test_a_model_that_contains_itself() -> None:
+    tree = structure({"name": "a", "child": {"name": "b"}, "children": [{"name": "c"}]}, Node)
+    assert tree == Node(name="a", child=Node(name="b"), children=[Node(name="c")])
+
+
+def test_a_required_field_and_non_literal_defaults() -> None:
+    assert structure({"key": "k", "limit": None, "tags": None}, Strict) == Strict(key="k")
+    assert structure({"key": "k", "tags": ["x"]}, Strict).tags == ("x",)
+    for missing in ({}, {"key": None}):
+        with pytest.raises(ResponseValidationError, match=r"Strict\.key: required"):
+            structure(missing, Strict)
