@@ -148,3 +148,39 @@ async def test_iter_uses_own_base_url_and_offset_fallback() -> None:
         ids = [m.id async for page in client.models.iter(limit=1) for m in page]
     assert ids == ["a/b", "a/b", "c/d"]
     assert [q.get("offset") for q in seen] == [None, "1", "2"]
+
+
+def deep(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("route", "payload", "where"),
+    [
+        (("GET", "/key"), {"data": {"limit": [1]}}, "KeyInfo.limit"),
+        (("GET", "/credits"), {"data": {"total_usage": {"a": 1}}}, "Credits.total_usage"),
+        (("GET", "/generation"), {"data": {"provider_responses": [[]]}}, "ProviderResponse"),
+        (("GET", "/generation"), {"data": {"latency": deep(200)}}, "Generation.latency"),
+        (("GET", "/models"), {"data": [{"architecture": "text"}]}, "Architecture"),
+        (("GET", "/models"), {"data": [{"context_length": "lots"}]}, "Model.context_length"),
+    ],
+    ids=["list for number", "object for number", "list for object", "deep", "text", "word"],
+)
+async def test_mutated_shapes_raise_a_typed_error_naming_the_field(
+    route: tuple[str, str], payload: Any, where: str
+) -> None:
+    async with (
+        serve({route: answer(payload)}) as url,
+        ora.OpenRouter(api_key="k", base_url=url) as client,
+    ):
+        call = {
+            "/key": client.key.get,
+            "/credits": client.credits.get,
+            "/generation": lambda: client.generations.get("g"),
+            "/models": client.models.list,
+        }[route[1]]
+        with pytest.raises(ora.ResponseValidationError, match=where.replace(".", r"\.")):
+            await call()
