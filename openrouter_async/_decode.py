@@ -174,6 +174,9 @@ class StreamDecoder:
         self.kind = kind
         self._chat = kind == "chat"
         self.last_chunk: dict[str, Any] | None = None
+        #: The output events (text, reasoning, tool calls...) of the chunk whose ``error``
+        #: made :meth:`feed` raise.
+        self.unreturned: list[StreamEvent] = []
         self.done = False
         self.finished = False
         self._closed = False
@@ -278,6 +281,9 @@ class StreamDecoder:
             out.append(event)
         error = chunk.get("error")
         if error is not None:
+            # The chunk's own output is already in the partial completion: keep it for a
+            # caller that delivers it before the error (the finish and usage are the error's).
+            self.unreturned = [ev for ev in out if type(ev) is not Finish and type(ev) is not Usage]
             raise _stream_error(error, self.generation_id, self._acc.snapshot())
         return out
 

@@ -393,7 +393,12 @@ class Stream(Generic[E]):
                             if not emit_chunks:
                                 pending.append(decoder.keep_alive(item.text))
                             continue
-                        events = decoder.feed(item.data)
+                        try:
+                            events = decoder.feed(item.data)
+                        except StreamError:
+                            if not emit_chunks:  # the error chunk's own output comes first
+                                pending.extend(decoder.unreturned)
+                            raise
                         got_data = True
                         if emit_chunks:
                             if decoder.last_chunk is not None:  # None for [DONE]

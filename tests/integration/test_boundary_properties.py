@@ -390,16 +390,17 @@ def text_of(completion_: Any) -> str:
     return (first[0].message.content if first else None) or ""
 
 
-def check_delivered(delivered: str, served: str | None, outcome: Any, stream: Any) -> None:
-    """Keep what was delivered: the fold holds the delivered text, which is a prefix of what
-    a clean stream served."""
+def check_delivered(
+    delivered: str, served: str | None, outcome: Any, stream: Any, *, exact: bool
+) -> None:
+    """Keep what was delivered: the fold holds the delivered text (``exact``: nothing else),
+    which is a prefix of what a clean stream served."""
     if served is not None:
         assert served.startswith(delivered), (delivered, served)
-    partial = stream.partial()
-    assert text_of(partial).startswith(delivered)
-    error_partial = getattr(outcome, "partial", None)
-    if error_partial is not None:
-        assert text_of(error_partial).startswith(delivered)
+    for partial in (stream.partial(), getattr(outcome, "partial", None)):
+        if partial is not None:
+            text = text_of(partial)
+            assert text == delivered if exact else text.startswith(delivered), (text, delivered)
 
 
 # ------------------------------------------------------------------ the properties
@@ -455,7 +456,8 @@ async def test_streams_raise_only_typed_errors_and_keep_what_was_delivered(
     outcome = await bounded(consume)
     if mode == "final" and isinstance(outcome, ora.ChatCompletion):
         delivered.append(text_of(outcome))
-    check_delivered("".join(delivered), served, outcome, stream)
+    exact = mode in ("events", "text")  # every event decoded was handed over
+    check_delivered("".join(delivered), served, outcome, stream, exact=exact)
 
 
 @EXAMPLES
@@ -681,3 +683,22 @@ async def test_get_final_text_is_empty_when_no_text_arrived(
     answer(server.script, SSE_HEAD, sse([chunk({"tool_calls": [fragment]}, "tool_calls")], True))
     async with client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
         assert await stream.get_final_text() == ""
+
+
+async def test_text_in_the_error_chunk_is_delivered_before_the_error(
+    server: RawServer, client: ora.OpenRouter
+) -> None:
+    # The chunk that carries the error also carries text: it was in the error's partial
+    # completion but never reached the consumer as an event.
+    failing = chunk({"content": " tail"}, "error")
+    failing["error"] = {"code": 502, "message": "upstream failed", "metadata": "x"}
+    answer(server.script, SSE_HEAD, sse([chunk({"content": "head"}), failing], done=False))
+    texts: list[str] = []
+    async with client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
+        with pytest.raises(ora.StreamError) as info:
+            async for event in stream:
+                if isinstance(event, ora.TextDelta):
+                    texts.append(event.text)
+    assert texts == ["head", " tail"]
+    assert info.value.partial is not None and text_of(info.value.partial) == "head tail"
+    assert info.value.metadata == {"raw": "x"}
