@@ -12,7 +12,10 @@ API reference lists (§4, §7) is absorbed here, so the layers above see one cle
   index starts a new call; a fragment without an index continues the last call; missing and
   duplicate ids are synthesized (``call_<generation>_<n>``) so every call has a unique id;
 * ``reasoning`` and ``reasoning_details`` carry the same text: one event per delta;
-* a top-level ``error`` raises :class:`StreamError` with everything received so far.
+* a top-level ``error`` raises :class:`StreamError` with everything received so far; the
+  output events of that same chunk wait in ``unreturned`` for the stream to deliver first;
+* odd shapes never raise: ``reasoning_details`` items that are not objects are dropped,
+  objects where strings belong become JSON text (``_json.dumps``: any depth).
 
 No asyncio, no aiohttp: the streaming layer feeds payloads from the SSE parser and forwards events.
 """
