@@ -49,7 +49,7 @@ from .types.responses import ChatCompletion, ResponseInfo
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["ChatStream", "Stream"]
+__all__ = ["ChatStream", "ChunkStream", "Stream"]
 
 E = TypeVar("E")
 
@@ -339,6 +339,10 @@ class Stream(Generic[E]):
     # -- iteration -------------------------------------------------------------------------
 
     def __aiter__(self) -> Stream[E]:
+        if self._emit_chunks:
+            raise ClientClosedError(
+                "this stream is read as chunks (stream.chunks()); iterate that instead"
+            )
         return self
 
     async def __anext__(self) -> E:
@@ -349,6 +353,8 @@ class Stream(Generic[E]):
             error, self._deferred = self._deferred, None
             raise error
         return await self._fill()  # type: ignore[no-any-return]
+
+    _next = __anext__  # for ChunkStream, which reads the same way without the events' type
 
     async def _fill(self) -> Any:
         if self._state != _OPEN:
@@ -537,10 +543,35 @@ class ChatStream(Stream[StreamEvent]):
     ``get_final_completion()`` returns the same shape ``create()`` does.
     """
 
-    def chunks(self) -> AsyncIterator[ChatCompletionChunk]:
-        """Iterate typed raw chunks instead of events (use one or the other per stream)."""
+    def chunks(self) -> ChunkStream:
+        """The typed raw chunks instead of events: ``async for chunk in stream.chunks()``.
+
+        Choose before reading: a stream is read either as events or as chunks, and iterating
+        the stream itself after ``chunks()`` raises. ``get_final_completion()`` works after
+        either."""
+        if self._state not in (_NEW, _OPEN) or self._pending or self._first_data_seen:
+            raise ClientClosedError("chunks() must be chosen before the stream's events are read")
         self._emit_chunks = True
-        return self  # type: ignore[return-value]
+        return ChunkStream(self)
+
+
+class ChunkStream:
+    """``stream.chunks()``: an async iterator of :class:`ChatCompletionChunk` over the same
+    connection (closing it closes the stream)."""
+
+    __slots__ = ("__weakref__", "_stream")
+
+    def __init__(self, stream: ChatStream) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> ChunkStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        return await self._stream._next()  # type: ignore[return-value]
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
 
 def _has_content(pending: deque[Any]) -> bool:

@@ -17,7 +17,7 @@ import pytest
 import openrouter_async as ora
 from openrouter_async._config import RetryPolicy, Timeouts
 from openrouter_async._http import Response
-from openrouter_async._streaming import ChatStream
+from openrouter_async._streaming import ChatStream, ChunkStream
 
 
 class FakeResponse:
@@ -193,3 +193,31 @@ async def test_a_wrong_content_type_is_refused_before_any_event() -> None:
             pass
     assert response.closed
     assert sends == [1]
+
+
+async def test_chunks_is_its_own_typed_iterator() -> None:
+    response = FakeResponse()
+    response.feed(chunk("a") + chunk("b", finish="stop") + b"data: [DONE]\n\n")
+    response.end()
+    stream, _ = make_stream(response)
+    async with stream:
+        chunks = stream.chunks()
+        assert isinstance(chunks, ChunkStream)
+        got = [c async for c in chunks]
+        with pytest.raises(ora.ClientClosedError, match="chunks"):
+            async for _ in stream:  # the stream itself never yields chunks as events
+                pass
+    assert [c.choices[0].delta.content for c in got] == ["a", "b"]
+    assert all(isinstance(c, ora.ChatCompletionChunk) for c in got)
+    final = await stream.get_final_completion()
+    assert final.choices[0].message.content == "ab"
+
+
+async def test_chunks_must_be_chosen_before_reading() -> None:
+    response = FakeResponse()
+    response.feed(chunk("a") + chunk("b"))
+    stream, _ = make_stream(response)
+    async with stream:
+        await stream.__anext__()
+        with pytest.raises(ora.ClientClosedError):
+            stream.chunks()
