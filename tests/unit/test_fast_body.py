@@ -144,3 +144,14 @@ def test_valid_simple_requests_always_take_the_fast_path(
     else:
         assert fast is not None  # a valid simple request never falls back
         assert fast == full
+
+
+def test_rule_table_order_is_chat_request_field_order() -> None:
+    # The shortcut writes fields in the rule table's order; the full path writes them in
+    # ChatRequest's. Pinned here so a field added to one in another place fails at once.
+    import attrs
+
+    from openrouter_async.types.chat_request import ChatRequest
+
+    declared = [f.name for f in attrs.fields(ChatRequest) if f.name in SCALAR_RULES]
+    assert declared == list(SCALAR_RULES)
