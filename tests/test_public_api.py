@@ -159,3 +159,27 @@ def test_import_does_not_load_model_classes() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "0"]
+
+
+def test_lazy_names_have_one_list() -> None:
+    # ``_LAZY`` is the one list of names loaded on first use; the imports that type checkers
+    # read (under TYPE_CHECKING) must name exactly those, from the same modules, and every
+    # public name is either imported at once or lazy, never both, never neither.
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(ora.__file__).read_text(encoding="utf-8"))
+    checking: dict[str, str] = {}
+    eager: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in node.body:
+                assert isinstance(inner, ast.ImportFrom)
+                for alias in inner.names:
+                    checking[alias.asname or alias.name] = "." * inner.level + (inner.module or "")
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            eager.update(alias.asname or alias.name for alias in node.names)
+    lazy = ora._LAZY  # type: ignore[attr-defined]
+    assert checking == lazy
+    assert not eager & set(lazy)
+    assert eager | set(lazy) == {n for n in ora.__all__ if not n.startswith("__")}
