@@ -6,7 +6,8 @@ that finished with ``"error"``) and are raised as the matching status error. The
 structured by the converter's generated hook for :class:`ChatCompletion` (one pass, no copy of
 the body); what one field cannot decide alone (a choice's position as its index, the raw
 content-part list, legacy ``text`` choices, tool-call ids unique across the completion) is then
-fixed on the objects just built, so ``create()`` and a stream's final completion agree.
+fixed on the objects just built (``_finish_*``), so ``create()`` and a stream's final
+completion agree.
 """
 
 from __future__ import annotations
@@ -72,11 +73,10 @@ def _set(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
-def _finish(completion: ChatCompletion, choices: list[dict[str, Any]]) -> None:
-    """The repairs that need more than one field: a choice's position as its index, the raw
-    content-part list, legacy ``text`` choices, and tool-call ids unique across the completion
-    with empty arguments as ``{}``. ``choices`` are the wire dicts behind ``completion.choices``."""
-    synth: IdSynth | None = None
+def _finish_choices(completion: ChatCompletion, choices: list[dict[str, Any]]) -> None:
+    """The repairs of a choice that need more than one field: its position as its index, the
+    raw content-part list, legacy ``text`` choices. ``choices`` are the wire dicts behind
+    ``completion.choices``."""
     for position, (choice, raw) in enumerate(zip(completion.choices, choices, strict=True)):
         if raw.get("index").__class__ is not int:
             _set(choice, "index", position)
@@ -89,12 +89,25 @@ def _finish(completion: ChatCompletion, choices: list[dict[str, Any]]) -> None:
             _set(choice, "message", ChatMessage(content=raw["text"]))
             rest = {k: v for k, v in choice.extra.items() if k != "text"}
             _set(choice, "extra", rest or NO_EXTRA)
+
+
+def _finish_tool_calls(completion: ChatCompletion) -> None:
+    """Tool-call ids unique across the completion (an :class:`IdSynth` only once one is
+    missing or repeated), and empty or blank arguments as ``{}``."""
+    seen: set[str] = set()
+    synth: IdSynth | None = None
+    for choice in completion.choices:
         for call in choice.message.tool_calls:
-            if synth is None:
-                synth = IdSynth(completion.id or None)
-            call_id = synth.unique(call.id)
-            if call_id != call.id:
-                _set(call, "id", call_id)
+            call_id = call.id
+            if synth is None and call_id and call_id not in seen:
+                seen.add(call_id)
+            else:
+                if synth is None:
+                    synth = IdSynth(completion.id or None)
+                    synth.used = seen
+                unique = synth.unique(call_id)
+                if unique != call_id:
+                    _set(call, "id", unique)
             arguments = call.function.arguments
             if not arguments or (arguments[0].isspace() and not arguments.strip()):
                 _set(call.function, "arguments", "{}")
@@ -127,7 +140,9 @@ def parse_chat_completion(
     if not isinstance(choices, list):
         what = "no 'choices'" if choices is None else f"'choices' of type {type(choices).__name__}"
         raise ResponseValidationError(f"response body has {what}; expected a list")
-    plain = True  # no choice needs _finish (checked here: this loop runs anyway)
+    # What the structured completion will need fixed, found by the loop that runs anyway.
+    plain = True  # every choice has an int index, a message object and no content parts
+    calls = False  # some choice has tool calls
     for position, choice in enumerate(choices):
         if choice.__class__ is not dict:
             raise ResponseValidationError(
@@ -145,18 +160,22 @@ def parse_chat_completion(
                 user_id=data.get("user_id"),
                 generation_id=_generation_id(data, headers),
             )
-        if plain:
-            message = choice.get("message")
-            plain = (
-                choice.get("index").__class__ is int
-                and message.__class__ is dict
-                and not message.get("tool_calls")
-                and message.get("content").__class__ is not list
-            )
+        message = choice.get("message")
+        if message.__class__ is dict:
+            if message.get("tool_calls"):
+                calls = True
+            if plain and (
+                choice.get("index").__class__ is not int or message.get("content").__class__ is list
+            ):
+                plain = False
+        else:
+            plain = False
     try:
         completion = _completion_of(data)
         if not plain:
-            _finish(completion, choices)
+            _finish_choices(completion, choices)
+        if calls:
+            _finish_tool_calls(completion)
     except ResponseValidationError as exc:
         raise ResponseValidationError(
             f"response body does not match the documented shape: {exc.message}",

@@ -312,6 +312,17 @@ def test_missing_and_duplicate_tool_call_ids_are_made_unique() -> None:
     assert [c.name for c in got] == ["a", "b", "c", "d"]
 
 
+def test_tool_call_ids_are_unique_across_choices_once_a_repeat_appears() -> None:
+    def choice(index: int, *ids: str) -> dict[str, Any]:
+        calls = [{"id": i, "function": {"name": "f", "arguments": "{}"}} for i in ids]
+        return {"index": index, "message": {"tool_calls": calls}}
+
+    done = parse_chat_completion(body(choices=[choice(0, "a", "b"), choice(1, "b", "")]))
+    ids = [c.id for ch in done.choices for c in ch.message.tool_calls]
+    assert ids[:2] == ["a", "b"]
+    assert len(set(ids)) == 4 and all(i.startswith("call_gen-") for i in ids[2:])
+
+
 def test_legacy_completions_body_reads_text_into_content() -> None:
     data = {
         "id": "gen-1",
