@@ -96,6 +96,8 @@ class Permits:
 
     #: While idle, report a changed holding at most this often (seconds).
     DEBOUNCE = 0.1
+    #: Ask for more permits this long before the last granted one is due (seconds).
+    LEAD = 0.05
 
     def __init__(self, book: Book, worker: str) -> None:
         self._book = book
@@ -234,15 +236,16 @@ class Permits:
                 future.set_result(permit)
             else:  # the row left between the ask and the answer
                 self.failed(permit)
-        # Ask again when half a window of the granted future is left: the pipeline stays full
-        # and this worker never holds much more than a window of the cluster's rate.
+        # Ask again just before the last permit is due (LEAD covers the round trip): the
+        # pipeline stays full, each ask covers most of a window, and this worker never holds
+        # more than a window of the cluster's rate.
         ahead = last - time.monotonic() - self._window_lead(grant)
         if ahead > 0:
             await asyncio.sleep(ahead)
 
     @staticmethod
     def _window_lead(grant: Grant) -> float:
-        return max(grant.delays) / 2 if grant.delays else 0.0
+        return min(Permits.LEAD, max(grant.delays) / 2) if grant.delays else 0.0
 
     async def _idle(self, wake: asyncio.Event) -> None:
         lease = self._book.lease

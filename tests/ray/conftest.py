@@ -18,7 +18,7 @@ from ray_helpers import ThreadedEmulator
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def emulator() -> Iterator[ThreadedEmulator]:
     threaded = ThreadedEmulator()
     try:
@@ -27,7 +27,7 @@ def emulator() -> Iterator[ThreadedEmulator]:
         threaded.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_cluster() -> Iterator[Any]:
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # no phoning home
     import ray
