@@ -16,6 +16,7 @@ import re
 import traceback
 import typing
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -408,6 +409,8 @@ def test_field_repairs_apply_only_to_values_of_another_type() -> None:
 def test_structurer_is_the_hook_structure_calls() -> None:
     data = {"prompt_tokens": 3, "total_tokens": 3}
     same(structurer(CompletionUsage)(data), structure(data, CompletionUsage))
+    # any mapping is read as an object (a JSON parser gives dicts; callers may not)
+    same(structure(MappingProxyType(data), CompletionUsage), structure(data, CompletionUsage))
 
 
 def test_generated_source_is_in_linecache_for_tracebacks() -> None:
