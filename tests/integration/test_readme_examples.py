@@ -243,7 +243,7 @@ def test_install_lines_name_this_project_and_its_extras() -> None:
     name = re.search(r'^name = "([^"]+)"', pyproject, flags=re.M)
     assert name is not None and f"pip install {name.group(1)} " in install
     extras = set(re.findall(r"\[([a-z]+)\]", install + source))
-    assert extras == {"cli", "pydantic", "ray"}
+    assert extras == {"cli", "otel", "pydantic", "ray"}
     declared = pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
     for extra in extras:
         assert re.search(rf"^{extra} = \[", declared, flags=re.M)
