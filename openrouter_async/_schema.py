@@ -27,9 +27,15 @@ import orjson
 from ._convert import unstructure
 from ._errors import RequestValidationError
 from ._pydantic import is_model, model_schema, strict_schema
-from ._structured import json_kind
 
-__all__ = ["json_schema_for"]
+__all__ = [
+    "SchemaBuilder",
+    "SchemaField",
+    "json_kind",
+    "json_schema_for",
+    "parse_docstring",
+    "schema_error",
+]
 
 _FACTORY: type = type(attrs.Factory(list))
 _SCALARS = (str, int, float, bool, type(None))
@@ -43,7 +49,26 @@ _SET_ORIGINS = (set, frozenset, cabc.Set, cabc.MutableSet)
 _MAPPING_ORIGINS = (dict, cabc.Mapping, cabc.MutableMapping)
 
 
-def _fail(message: str, path: str) -> typing.NoReturn:
+def json_kind(value: Any) -> str:
+    """The JSON Schema type name of a parsed JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def schema_error(message: str, path: str) -> typing.NoReturn:
     raise RequestValidationError(message, path=path)
 
 
@@ -90,7 +115,7 @@ def _is_section_start(lines: list[str], i: int) -> bool:
     return bool(_SPHINX_FIELD.match(line.strip())) and _indent(line) == 0
 
 
-def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
+def parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
     """``(description, {parameter: description})`` from a Google, NumPy or Sphinx docstring."""
     if not doc or not doc.strip():
         return None, {}
@@ -221,7 +246,7 @@ def _type_hints(owner: Any, path: str) -> dict[str, Any]:
     try:
         return typing.get_type_hints(owner, include_extras=True)
     except Exception as exc:
-        _fail(
+        schema_error(
             f"cannot resolve the type hints of {getattr(owner, '__qualname__', owner)!r} ({exc}); "
             "types named in annotations must be importable from the module (not local to a "
             "function)",
@@ -229,7 +254,7 @@ def _type_hints(owner: Any, path: str) -> dict[str, Any]:
         )
 
 
-class _Field(NamedTuple):
+class SchemaField(NamedTuple):
     name: str
     type: Any
     required: bool
@@ -237,10 +262,10 @@ class _Field(NamedTuple):
     description: str | None = None
 
 
-def _class_fields(cls: type, hints: Mapping[str, Any]) -> list[_Field]:
+def _class_fields(cls: type, hints: Mapping[str, Any]) -> list[SchemaField]:
     if attrs.has(cls):
         return [
-            _Field(
+            SchemaField(
                 a.name,
                 hints.get(a.name, a.type),
                 a.default is attrs.NOTHING,
@@ -253,7 +278,7 @@ def _class_fields(cls: type, hints: Mapping[str, Any]) -> list[_Field]:
     if dataclasses.is_dataclass(cls):
         missing = dataclasses.MISSING
         return [
-            _Field(
+            SchemaField(
                 f.name,
                 hints.get(f.name, f.type),
                 f.default is missing and f.default_factory is missing,
@@ -273,11 +298,11 @@ def _class_fields(cls: type, hints: Mapping[str, Any]) -> list[_Field]:
             if getattr(origin, "_name", "") in ("Required", "NotRequired"):
                 required = origin._name == "Required"
             tp = typing.get_args(tp)[0]
-        fields.append(_Field(name, tp, required))
+        fields.append(SchemaField(name, tp, required))
     return fields
 
 
-class _SchemaBuilder:
+class SchemaBuilder:
     def __init__(self, *, strict: bool) -> None:
         self.strict = strict
         self.defs: dict[str, dict[str, Any]] = {}
@@ -344,7 +369,7 @@ class _SchemaBuilder:
             return self.tuple_schema(typing.get_args(tp), path)
         if tp in _MAPPING_ORIGINS or origin in _MAPPING_ORIGINS:
             return self.mapping_schema(typing.get_args(tp), path)
-        _fail(
+        schema_error(
             f"cannot describe {tp!r} in JSON Schema (supported: str, int, float, bool, None, "
             "Any, Literal, Enum, unions, list/tuple/set, dict[str, X], attrs classes, "
             "dataclasses, TypedDict)",
@@ -357,7 +382,9 @@ class _SchemaBuilder:
             if isinstance(value, enum.Enum):
                 value = value.value
             if not isinstance(value, _SCALARS):
-                _fail(f"Literal values must be str, int, float, bool or None, got {value!r}", path)
+                schema_error(
+                    f"Literal values must be str, int, float, bool or None, got {value!r}", path
+                )
             out.append(value)
         schema: dict[str, Any] = {"enum": out}
         kind = _scalar_type(out)
@@ -369,9 +396,11 @@ class _SchemaBuilder:
         values = [member.value for member in cls]
         for value in values:
             if not isinstance(value, _SCALARS):
-                _fail(f"enum {cls.__name__} has a value that is not a JSON scalar: {value!r}", path)
+                schema_error(
+                    f"enum {cls.__name__} has a value that is not a JSON scalar: {value!r}", path
+                )
         schema = self.literal_schema(tuple(values), path)
-        summary, _ = _parse_docstring(_class_doc(cls))
+        summary, _ = parse_docstring(_class_doc(cls))
         if summary:
             schema["description"] = summary
         return schema
@@ -406,7 +435,7 @@ class _SchemaBuilder:
             return {"type": "object"}
         key, value = args
         if key is not str and key is not Any:
-            _fail(
+            schema_error(
                 f"JSON object keys are strings; dict keys of type {key!r} are not supported", path
             )
         values = self.build(value, f"{path}[]")
@@ -419,7 +448,7 @@ class _SchemaBuilder:
             schema = strict_schema(schema)
         for name, sub in schema.pop("$defs", {}).items():
             if self.defs.get(name, sub) != sub:
-                _fail(
+                schema_error(
                     f"two different types are both named {name!r} in this schema; rename one",
                     path,
                 )
@@ -452,7 +481,7 @@ class _SchemaBuilder:
         return name
 
     def object_schema(self, cls: type, path: str) -> dict[str, Any]:
-        summary, docs = _parse_docstring(_class_doc(cls))
+        summary, docs = parse_docstring(_class_doc(cls))
         hints = _type_hints(cls, path)
         fields = _class_fields(cls, hints)
         schema: dict[str, Any] = {"type": "object"}
@@ -462,7 +491,7 @@ class _SchemaBuilder:
         return schema
 
     def properties(
-        self, fields: list[_Field], docs: Mapping[str, str], path: str
+        self, fields: list[SchemaField], docs: Mapping[str, str], path: str
     ) -> dict[str, Any]:
         props: dict[str, Any] = {}
         required: list[str] = []
@@ -489,4 +518,4 @@ def json_schema_for(tp: Any, *, strict: bool = False) -> dict[str, Any]:
     JSON Schema (the error's ``path`` names the field).
     """
     name = getattr(tp, "__name__", "") if _is_class_model(tp) else ""
-    return _SchemaBuilder(strict=strict).root(tp, name)
+    return SchemaBuilder(strict=strict).root(tp, name)

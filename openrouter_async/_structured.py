@@ -24,8 +24,8 @@ A pydantic model (pydantic is optional; see ``_pydantic``) is its own validator:
 ``model_json_schema()`` and the parsed JSON goes to ``model_validate``, whose errors become the
 same :class:`~openrouter_async.StructuredOutputError`.
 
-This module sits below :mod:`openrouter_async.tools` (which uses :func:`schema_errors` to check
-tool arguments); it reaches ``tools.json_schema_for`` at call time for that reason.
+This module sits between :mod:`openrouter_async._schema` (the schemas it asks for) and
+:mod:`openrouter_async.tools` (which uses :func:`schema_errors` to check tool arguments).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from ._convert import structure
 from ._errors import RequestValidationError, StructuredOutputError
 from ._pydantic import is_model
 from ._pydantic import validate as validate_model
+from ._schema import json_kind, json_schema_for
 from .types.responses import ChatCompletion
 from .types.tools import JSONSchemaSpec, ResponseFormatJSONSchema
 
@@ -57,25 +58,6 @@ T = TypeVar("T")
 _MAX_ERRORS = 8
 _FENCE = re.compile(r"\A\s*```[A-Za-z0-9_-]*[ \t]*\r?\n(.*?)\r?\n\s*```\s*\Z", re.DOTALL)
 _NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
-
-
-def json_kind(value: Any) -> str:
-    """The JSON Schema type name of a parsed JSON value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 # --- checking JSON against a schema ---------------------------------------------------------------
@@ -292,7 +274,6 @@ class ParsedChatCompletion(ChatCompletion, Generic[T]):
 
 
 def _class_schema(cls: type[Any], *, strict: bool) -> dict[str, Any]:
-    from .tools import json_schema_for  # tools imports this module: resolve at call time
 
     schema = json_schema_for(cls, strict=strict)
     if schema.get("type") != "object":

@@ -63,7 +63,7 @@ from ._convert import structure, unstructure
 from ._errors import StructuredOutputError
 from ._pydantic import contains_model
 from ._pydantic import validate as validate_model
-from ._schema import _fail, _Field, _parse_docstring, _SchemaBuilder, json_schema_for
+from ._schema import SchemaBuilder, SchemaField, json_schema_for, parse_docstring, schema_error
 from ._structured import schema_errors
 from .types.responses import parse_tool_arguments
 from .types.tools import Tool
@@ -90,13 +90,13 @@ def _signature(func: Callable[..., Any], name: str) -> inspect.Signature:
     try:
         return inspect.signature(func, eval_str=True)
     except (NameError, TypeError, SyntaxError) as exc:
-        _fail(
+        schema_error(
             f"cannot read the signature of {name!r} ({exc}); types named in annotations must "
             "be importable from the function's module",
             name,
         )
     except ValueError as exc:
-        _fail(f"cannot read the signature of {name!r}: {exc}", name)
+        schema_error(f"cannot read the signature of {name!r}: {exc}", name)
 
 
 def _function_name(func: Callable[..., Any]) -> str | None:
@@ -115,7 +115,7 @@ def _build(
 ) -> tuple[Tool, tuple[_Param, ...]]:
     tool_name = name if name is not None else _function_name(func)
     if tool_name is None or _NAME.fullmatch(tool_name) is None:
-        _fail(
+        schema_error(
             f"a tool name must match [a-zA-Z0-9_-]{{1,64}}, got {tool_name!r}; pass name=...",
             "name",
         )
@@ -123,21 +123,25 @@ def _build(
     doc_target: Any = func
     while isinstance(doc_target, functools.partial):
         doc_target = doc_target.func
-    summary, docs = _parse_docstring(inspect.getdoc(doc_target))
-    fields: list[_Field] = []
+    summary, docs = parse_docstring(inspect.getdoc(doc_target))
+    fields: list[SchemaField] = []
     params: list[_Param] = []
     for p in signature.parameters.values():
         path = f"{tool_name}.{p.name}"
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            _fail("*args and **kwargs cannot be described to a model; name each parameter", path)
+            schema_error(
+                "*args and **kwargs cannot be described to a model; name each parameter", path
+            )
         if p.annotation is p.empty:
-            _fail(f"parameter {p.name!r} has no type annotation", path)
+            schema_error(f"parameter {p.name!r} has no type annotation", path)
         required = p.default is p.empty
         fields.append(
-            _Field(p.name, p.annotation, required, p.default if not required else attrs.NOTHING)
+            SchemaField(
+                p.name, p.annotation, required, p.default if not required else attrs.NOTHING
+            )
         )
         params.append(_Param(p.name, p.annotation, p.kind is p.POSITIONAL_ONLY))
-    builder = _SchemaBuilder(strict=bool(strict))
+    builder = SchemaBuilder(strict=bool(strict))
     schema: dict[str, Any] = {"type": "object"}
     schema.update(builder.properties(fields, docs, tool_name))
     if builder.defs:

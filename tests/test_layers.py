@@ -325,19 +325,12 @@ ALLOWED_IMPURE = {
     ("_error_body", "_retry"),
     ("_decode", "_retry"),
     ("_parse", "_retry"),
-    # _structured imports tools lazily (json_schema_for), and tools runs sync tools with
-    # asyncio.to_thread: the schema entry point belongs in _schema (tools/_schema/_structured).
-    ("_structured", "tools"),
-    ("_schema", "tools"),
 }
 
 #: groups of modules that import each other (at module level or inside a function).
 ALLOWED_CYCLES = [
     # the command line: chat runs _interactive's converse, which imports chat's helpers.
     ["_cli._interactive", "_cli.chat"],
-    # tools -> _schema (module level) and _structured (module level); _schema -> _structured
-    # (module level); _structured -> tools (in a function): one schema module for all three.
-    ["_schema", "_structured", "tools"],
 ]
 
 #: (importer, the private name it takes) -> kept until the owner makes the name public.
@@ -350,11 +343,6 @@ ALLOWED_PRIVATE = {
     # _decode (robustness engineer) builds _accumulate's per-choice state itself.
     ("_decode", "_accumulate._ChoiceState"),
     ("_decode", "_accumulate._Call"),
-    # tools (tools/_schema owner) drives _schema's builder from outside.
-    ("tools", "_schema._SchemaBuilder"),
-    ("tools", "_schema._Field"),
-    ("tools", "_schema._fail"),
-    ("tools", "_schema._parse_docstring"),
     # types.completions (request types engineer) reuses chat_request's field checks.
     ("types.completions", "types.chat_request._check_logit_bias"),
     ("types.completions", "types.chat_request._check_metadata"),

@@ -15,7 +15,7 @@ import pytest
 
 import openrouter_async as ora
 from openrouter_async._convert import unstructure
-from openrouter_async._schema import _parse_docstring
+from openrouter_async._schema import parse_docstring
 from openrouter_async.tools import (
     FunctionTool,
     function_tool,
@@ -265,7 +265,7 @@ def test_typeddict_not_required_marker() -> None:
 
 
 def test_google_docstring() -> None:
-    summary, params = _parse_docstring(
+    summary, params = parse_docstring(
         """Find flights.
 
         Searches every airline; results are
@@ -290,7 +290,7 @@ def test_google_docstring() -> None:
 
 
 def test_numpy_docstring() -> None:
-    summary, params = _parse_docstring(
+    summary, params = parse_docstring(
         """Scale a vector.
 
         Parameters
@@ -312,7 +312,7 @@ def test_numpy_docstring() -> None:
 
 
 def test_sphinx_docstring() -> None:
-    summary, params = _parse_docstring(
+    summary, params = parse_docstring(
         """Send mail.
 
         :param to: Recipient address.
@@ -326,9 +326,9 @@ def test_sphinx_docstring() -> None:
 
 
 def test_docstring_without_sections_or_text() -> None:
-    assert _parse_docstring(None) == (None, {})
-    assert _parse_docstring("   ") == (None, {})
-    assert _parse_docstring("Just a line.") == ("Just a line.", {})
+    assert parse_docstring(None) == (None, {})
+    assert parse_docstring("   ") == (None, {})
+    assert parse_docstring("Just a line.") == ("Just a line.", {})
 
 
 # --- function tools -----------------------------------------------------------------------------
