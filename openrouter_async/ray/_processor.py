@@ -20,6 +20,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import time
@@ -159,6 +160,7 @@ class ChatProcessor:
         self._client: OpenRouter | None = None
         self._permits: Permits | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:  # never shows the key
         return f"ChatProcessor(model={self.model!r}, concurrency={self.concurrency})"
@@ -184,6 +186,7 @@ class ChatProcessor:
         else:
             handle = limiter if isinstance(limiter, ClusterLimiter) else ClusterLimiter.get(limiter)
             book = handle.book()
+        self._loop = asyncio.get_running_loop()
         self._permits = Permits(book, f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self._slots = asyncio.Semaphore(self.concurrency)
         self._client = OpenRouter(api_key=self._api_key, **options)
@@ -195,6 +198,27 @@ class ChatProcessor:
         if self._client is not None:
             await self._client.aclose()
         self._client = self._permits = self._slots = None
+
+    def __del__(self) -> None:
+        # Ray Data drops the processor when it retires an actor gracefully (never on a kill):
+        # close the connections and hand this actor's permits back to the limiter, on the
+        # loop they belong to, which is still running in its own thread.
+        loop = getattr(self, "_loop", None)  # None too if __init__ raised
+        if (
+            getattr(self, "_client", None) is None
+            or loop is None
+            or loop.is_closed()
+            or not loop.is_running()
+        ):
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return  # called on a loop thread: waiting here could deadlock
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.aclose(), loop).result(timeout=5)
 
     # -- a batch ---------------------------------------------------------------------------
 

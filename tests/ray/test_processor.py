@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from openrouter_async import ClientState
 from openrouter_async.ray import RESULT_COLUMNS, ChatProcessor, ResumeWarning, completed_ids
 from openrouter_async.testing import Emulator
 
@@ -120,3 +121,27 @@ def test_completed_ids_reads_every_file_and_skips_a_torn_one(tmp_path: Path) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResumeWarning)
         assert completed_ids(str(tmp_path), retry_errors=True).to_pylist() == ["a"]
+
+
+def test_dropping_the_processor_closes_its_client_on_its_loop() -> None:
+    """What Ray Data does when it retires an actor gracefully: the UDF object is deleted from
+    another thread while its event loop still runs."""
+    import asyncio
+    import gc
+
+    from ray_helpers import ThreadedEmulator
+
+    threaded = ThreadedEmulator()
+    try:
+        chat = ChatProcessor(
+            api_key="test-key", base_url=threaded.emu.base_url, model="emulator/echo"
+        )
+        future = asyncio.run_coroutine_threadsafe(chat(pa.table({"prompt": ["x"]})), threaded.loop)
+        assert future.result(10)["content"].to_pylist() == ["x"]
+        client = chat._client
+        assert client is not None
+        del chat
+        gc.collect()
+        assert client.state is ClientState.CLOSED
+    finally:
+        threaded.close()
