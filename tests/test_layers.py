@@ -343,12 +343,6 @@ ALLOWED_PRIVATE = {
     # _decode (robustness engineer) builds _accumulate's per-choice state itself.
     ("_decode", "_accumulate._ChoiceState"),
     ("_decode", "_accumulate._Call"),
-    # types.completions (request types engineer) reuses chat_request's field checks.
-    ("types.completions", "types.chat_request._check_logit_bias"),
-    ("types.completions", "types.chat_request._check_metadata"),
-    ("types.completions", "types.chat_request._check_stop"),
-    ("types.completions", "types.chat_request._to_logit_bias"),
-    ("types.completions", "types.chat_request._to_stop"),
 }
 
 

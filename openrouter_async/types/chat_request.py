@@ -76,7 +76,16 @@ from .tools import (
     to_tools,
 )
 
-__all__ = ["ChatRequest", "chat_request_body", "coerce_chat_request"]
+__all__ = [
+    "ChatRequest",
+    "chat_request_body",
+    "check_logit_bias",
+    "check_metadata",
+    "check_stop",
+    "coerce_chat_request",
+    "to_logit_bias",
+    "to_stop",
+]
 
 _MAX_STOP = 4
 _MAX_METADATA_PAIRS = 16
@@ -85,15 +94,15 @@ _MAX_METADATA_VALUE = 512
 _MODALITIES = ("text", "image", "audio", "video")
 
 
-# --- field converters and validators that only the request uses ----------------------------------
+# --- field converters and validators (legacy completions share them) ---------------------------
 
 
-def _to_stop(value: str | Sequence[str] | None) -> str | tuple[str, ...] | None:
+def to_stop(value: str | Sequence[str] | None) -> str | tuple[str, ...] | None:
     result: str | tuple[str, ...] | None = value if isinstance(value, str) else to_tuple(value)
     return result
 
 
-def _check_stop(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+def check_stop(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None or isinstance(value, str):
         return
     if not isinstance(value, tuple):
@@ -104,7 +113,7 @@ def _check_stop(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     check_str_items(value, attribute.name, nonempty_items=False, max_items=_MAX_STOP)
 
 
-def _to_logit_bias(
+def to_logit_bias(
     value: Mapping[int, float] | Mapping[str, float] | None,
 ) -> Mapping[str, float] | None:
     # JSON object keys are strings: token ids given as ints are sent as their decimal string.
@@ -116,7 +125,7 @@ def _to_logit_bias(
     return converted
 
 
-def _check_logit_bias(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+def check_logit_bias(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, Mapping):
@@ -128,7 +137,7 @@ def _check_logit_bias(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
         check_number(bias, path)
 
 
-def _check_metadata(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+def check_metadata(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, Mapping):
@@ -222,12 +231,12 @@ class ChatRequest:
     top_a: float | None = attrs.field(default=None, validator=SCALAR_RULES["top_a"])
     seed: int | None = attrs.field(default=None, validator=SCALAR_RULES["seed"])
     logit_bias: Mapping[str, float] | None = attrs.field(
-        default=None, converter=_to_logit_bias, validator=_check_logit_bias
+        default=None, converter=to_logit_bias, validator=check_logit_bias
     )
     logprobs: bool | None = attrs.field(default=None, validator=optional_bool)
     top_logprobs: int | None = attrs.field(default=None, validator=optional_int(lo=0, hi=20))
     stop: str | tuple[str, ...] | None = attrs.field(
-        default=None, converter=_to_stop, validator=_check_stop
+        default=None, converter=to_stop, validator=check_stop
     )
     response_format: ResponseFormat | None = attrs.field(default=None, converter=to_response_format)
     tools: tuple[AnyTool, ...] | None = attrs.field(default=None, converter=to_tools)
@@ -265,7 +274,7 @@ class ChatRequest:
     """Legacy (``["middle-out"]``); prefer the ``context-compression`` plugin."""
     user: str | None = attrs.field(default=None, validator=SCALAR_RULES["user"])
     session_id: str | None = attrs.field(default=None, validator=SCALAR_RULES["session_id"])
-    metadata: Mapping[str, str] | None = attrs.field(default=None, validator=_check_metadata)
+    metadata: Mapping[str, str] | None = attrs.field(default=None, validator=check_metadata)
     trace: Trace | Mapping[str, Any] | None = attrs.field(default=None, converter=to_trace)
     modalities: tuple[Modality, ...] | None = attrs.field(
         default=None, converter=_to_modalities, validator=optional_str_items(choices=_MODALITIES)

@@ -29,11 +29,11 @@ from ._validators import (
     to_str_tuple,
 )
 from .chat_request import (
-    _check_logit_bias,
-    _check_metadata,
-    _check_stop,
-    _to_logit_bias,
-    _to_stop,
+    check_logit_bias,
+    check_metadata,
+    check_stop,
+    to_logit_bias,
+    to_stop,
 )
 from .embeddings import check_text_or_tokens
 from .options import ProviderPreferences, StreamOptions, to_provider, to_stream_options
@@ -92,10 +92,10 @@ class TextCompletionRequest:
     logprobs: int | None = attrs.field(default=None, validator=optional_int(lo=0, hi=20))
     """Legacy meaning: how many top tokens to return per position (an integer)."""
     stop: str | tuple[str, ...] | None = attrs.field(
-        default=None, converter=_to_stop, validator=_check_stop
+        default=None, converter=to_stop, validator=check_stop
     )
     logit_bias: Mapping[str, float] | None = attrs.field(
-        default=None, converter=_to_logit_bias, validator=_check_logit_bias
+        default=None, converter=to_logit_bias, validator=check_logit_bias
     )
     stream: bool | None = attrs.field(default=None, validator=optional_bool)
     stream_options: StreamOptions | None = attrs.field(default=None, converter=to_stream_options)
@@ -105,7 +105,7 @@ class TextCompletionRequest:
         default=None, converter=to_str_tuple, validator=optional_str_items()
     )
     user: str | None = attrs.field(default=None, validator=optional_str())
-    metadata: Mapping[str, str] | None = attrs.field(default=None, validator=_check_metadata)
+    metadata: Mapping[str, str] | None = attrs.field(default=None, validator=check_metadata)
     extra_body: Mapping[str, Any] | None = attrs.field(default=None, validator=optional_json_object)
     """Merged into the top-level JSON last (adds or overrides keys); never sent as a field."""
 
