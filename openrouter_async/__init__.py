@@ -19,6 +19,7 @@ openrouter_async`` costs little more than importing aiohttp.
 
 from typing import TYPE_CHECKING, Any
 
+from ._backoff import set_testing
 from ._client import ClientState, OpenRouter
 from ._config import PoolLimits, RetryPolicy, Timeouts
 from ._errors import (
@@ -53,7 +54,6 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._hooks import CallInfo, HookEvent
-from ._retry import set_testing
 
 if TYPE_CHECKING:
     from ._batch import (

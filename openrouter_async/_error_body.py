@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
+from ._backoff import parse_retry_after
 from ._errors import APIStatusError, status_error_class
-from ._retry import parse_retry_after
 
 __all__ = ["error_from_payload", "status_error_from_body"]
 

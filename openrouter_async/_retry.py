@@ -14,94 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from ._backoff import retry_wait, set_testing, testing
 from ._config import RetryPolicy
-from ._errors import APIError, APIStatusError, is_retryable
+from ._errors import APIError, is_retryable
 
-__all__ = [
-    "Retrier",
-    "backoff_delay",
-    "parse_retry_after",
-    "retry_wait",
-    "set_testing",
-    "testing",
-]
+# set_testing is re-exported: test suites reach it as _retry.set_testing.
+__all__ = ["Retrier", "set_testing"]
 
 T = TypeVar("T")
 logger = logging.getLogger("openrouter_async")
-
-_testing = False
-#: Retry-After as delta-seconds is ``1*DIGIT`` (RFC 9110); Python's float() would also take
-#: "1_0", " 1e3" or "nan". ``retry-after-ms`` (a de-facto header) allows a fraction.
-_MS = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")
-#: Longer than this many digits is "forever" for our purposes (and int() of a 4,300-digit
-#: string raises).
-_MAX_DIGITS = 12
-
-
-def set_testing(on: bool = True) -> None:
-    """Make every backoff and Retry-After wait zero (for test suites)."""
-    global _testing
-    _testing = on
-
-
-def testing() -> bool:
-    """Whether :func:`set_testing` made waits zero."""
-    return _testing
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds the server asks us to wait: ``retry-after-ms``, then ``Retry-After``
-    as delta-seconds or as an HTTP date. ``None`` when absent or unreadable."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    raw_ms = lowered.get("retry-after-ms")
-    if isinstance(raw_ms, str) and _MS.fullmatch(raw_ms.strip()):
-        return float(raw_ms.strip()) / 1000.0
-    raw = lowered.get("retry-after")
-    if not isinstance(raw, str):
-        return None
-    raw = raw.strip()
-    if raw.isascii() and raw.isdigit():
-        return float(raw) if len(raw) <= _MAX_DIGITS else float(10**_MAX_DIGITS)
-    import email.utils  # only for the rare HTTP-date form; keeps import time down
-
-    try:
-        date = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if date is None:
-        return None
-    current = time.time() if now is None else now
-    try:
-        return max(0.0, date.timestamp() - current)
-    except (OverflowError, ValueError, OSError):
-        return None
-
-
-def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
-    """Capped exponential backoff with full jitter for retry number ``attempt`` (0-based)."""
-    cap = min(policy.max_backoff, policy.initial_backoff * (2.0**attempt))
-    return (rng or random).uniform(0.0, cap)
-
-
-def retry_wait(
-    error: APIError, attempt: int, policy: RetryPolicy, rng: random.Random | None = None
-) -> float:
-    """How long to wait before the next attempt: the server's ask, else backoff."""
-    asked = error.retry_after if isinstance(error, APIStatusError) else None
-    if asked is None and isinstance(error, APIStatusError):
-        availability = error.availability
-        if availability is not None:
-            value = availability.get("retry_after")
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-                # A huge or infinite ask is kept as such: next_wait refuses to sleep that long.
-                asked = float(value) if value < 1e15 else float("inf")
-    return asked if asked is not None else backoff_delay(attempt, policy, rng)
 
 
 class Retrier:
@@ -141,7 +66,7 @@ class Retrier:
         attempt = self.attempt
         wait = retry_wait(error, attempt, policy)
         if self.on_error is not None:
-            self.on_error(error, 0.0 if _testing else wait)
+            self.on_error(error, 0.0 if testing() else wait)
         if attempt >= policy.max_retries:
             return None
         if not is_retryable(error, retry_possibly_served=policy.retry_read_timeouts):
@@ -152,7 +77,7 @@ class Retrier:
         deadline = self.deadline
         if deadline is not None and time.monotonic() + wait >= deadline:
             return None
-        if _testing:
+        if testing():
             wait = 0.0
         logger.debug(
             "retrying %s after %s (attempt %d of %d) in %.3fs",

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 import pytest
 
 from openrouter_async import _retry
+from openrouter_async._backoff import backoff_delay, parse_retry_after, retry_wait
 from openrouter_async._config import RetryPolicy
 from openrouter_async._errors import (
     APIConnectionError,
@@ -19,10 +20,11 @@ from openrouter_async._errors import (
     BadRequestError,
     RateLimitError,
     ServiceUnavailableError,
+    StreamError,
+    is_retryable,
     status_error_class,
 )
-from openrouter_async._errors import StreamError, is_retryable
-from openrouter_async._retry import Retrier, backoff_delay, parse_retry_after, retry_wait
+from openrouter_async._retry import Retrier
 
 POLICY = RetryPolicy()
 
