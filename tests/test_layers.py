@@ -325,10 +325,7 @@ def _short(name: str) -> str:
 ALLOWED_IMPURE: set[tuple[str, str]] = set()  # none left: every pure module is pure
 
 #: groups of modules that import each other (at module level or inside a function).
-ALLOWED_CYCLES = [
-    # the command line: chat runs _interactive's converse, which imports chat's helpers.
-    ["_cli._interactive", "_cli.chat"],
-]
+ALLOWED_CYCLES: list[list[str]] = []  # none left
 
 #: (importer, the private name it takes) -> kept until the owner makes the name public.
 ALLOWED_PRIVATE = {

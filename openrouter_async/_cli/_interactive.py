@@ -40,7 +40,7 @@ from ._common import (
     stderr_console,
     stdout_console,
 )
-from .chat import (
+from ._reply import (
     ReplyState,
     TerminalView,
     default_model,

@@ -12,7 +12,7 @@ from rich.console import Console
 
 import openrouter_async as ora
 from openrouter_async import _cli
-from openrouter_async._cli import _common, chat, demo, models
+from openrouter_async._cli import _common, _reply, chat, demo, models
 from openrouter_async.testing import Emulator
 from openrouter_async.types.responses import CompletionUsage
 
@@ -103,7 +103,7 @@ def test_chat_arguments() -> None:
     assert args.json
     assert not args.emulator
     assert args.prompt == "hi"
-    assert chat.build_request(args, "hi") == {
+    assert _reply.build_request(args, "hi") == {
         "model": "x/y",
         "messages": [
             {"role": "system", "content": "be brief"},
@@ -116,11 +116,10 @@ def test_chat_arguments() -> None:
 
 def test_chat_default_model_depends_on_emulator() -> None:
     parser, _ = _cli.build_parser("chat")
-    assert (
-        chat.build_request(parser.parse_args(["chat", "hi"]), "hi")["model"] == "openai/gpt-4o-mini"
-    )
+    plain = _reply.build_request(parser.parse_args(["chat", "hi"]), "hi")
+    assert plain["model"] == "openai/gpt-4o-mini"
     emulated = parser.parse_args(["chat", "--emulator", "--reasoning-effort", "low", "hi"])
-    request = chat.build_request(emulated, "hi")
+    request = _reply.build_request(emulated, "hi")
     assert request["model"] == "emulator/echo"
     assert request["reasoning"] == {"effort": "low"}
 
@@ -262,7 +261,7 @@ def test_event_records_cover_every_event() -> None:
         ora.AnnotationsDelta(annotations=({"type": "url_citation"},)),
         ora.ImagesDelta(images=({"type": "image_url"},)),
     ]
-    records = [chat.event_record(e) for e in events]
+    records = [_reply.event_record(e) for e in events]
     assert [r["type"] for r in records] == [
         "text",
         "reasoning",
@@ -288,7 +287,7 @@ def test_event_records_cover_every_event() -> None:
 
 def test_terminal_view_separates_thinking_from_the_answer() -> None:
     console, buffer = text_console()
-    view = chat.TerminalView(console)
+    view = _reply.TerminalView(console)
     for event in (
         ora.KeepAlive(comment="x"),
         ora.ReasoningDelta(text="Thinking"),
@@ -303,16 +302,17 @@ def test_terminal_view_separates_thinking_from_the_answer() -> None:
 
 
 def test_stats_line() -> None:
-    timing = chat.Timing()
+    timing = _reply.Timing()
     timing.saw(ora.KeepAlive(comment="x"))
     assert timing.ttft is None
     timing.saw(ora.TextDelta(text="a"))
     timing.end()
     usage = CompletionUsage(prompt_tokens=5, completion_tokens=2, total_tokens=7, cost=0.000009)
-    line = chat.stats_line(usage, timing, "length")
+    line = _reply.stats_line(usage, timing, "length")
     assert line.startswith("5 prompt + 2 completion tokens · $0.000009 · first token ")
     assert line.endswith("finish: length")
-    assert chat.stats_line(None, chat.Timing(), "stop").startswith("no usage reported · no tokens")
+    empty = _reply.stats_line(None, _reply.Timing(), "stop")
+    assert empty.startswith("no usage reported · no tokens")
 
 
 def test_chat_in_process_keeps_thinking_off_a_piped_stdout(
@@ -347,17 +347,17 @@ def test_chat_thinking_hidden(capsys: pytest.CaptureFixture[str]) -> None:
 def test_thinking_console_follows_the_terminal() -> None:
     piped, _ = text_console()
     terminal = Console(file=io.StringIO(), force_terminal=True)
-    assert chat.thinking_console("auto", terminal) is terminal
-    assert chat.thinking_console("stdout", piped) is piped
-    assert chat.thinking_console("hide", terminal) is False
-    auto_piped = chat.thinking_console("auto", piped)
+    assert _reply.thinking_console("auto", terminal) is terminal
+    assert _reply.thinking_console("stdout", piped) is piped
+    assert _reply.thinking_console("hide", terminal) is False
+    auto_piped = _reply.thinking_console("auto", piped)
     assert isinstance(auto_piped, Console) and auto_piped.stderr
 
 
 def test_terminal_view_sends_thinking_elsewhere() -> None:
     out, out_buffer = text_console()
     err, err_buffer = text_console()
-    view = chat.TerminalView(out, err)
+    view = _reply.TerminalView(out, err)
     for event in (
         ora.ReasoningDelta(text="Hmm"),
         ora.TextDelta(text="Yes."),
