@@ -19,9 +19,17 @@ from typing import Any
 
 import orjson
 
-__all__ = ["ObjectScan", "dumps", "is_complete_object"]
+__all__ = ["ObjectScan", "as_text", "dumps", "is_complete_object"]
 
 _dumps = orjson.dumps
+
+
+def as_text(value: Any) -> str:
+    """A non-string where the API has a string, as text: JSON for containers (Python's repr
+    differs from what a stream shows, and recurses past any depth), ``str()`` for the rest."""
+    if value.__class__ is dict or value.__class__ is list or value.__class__ is tuple:
+        return dumps(value).decode()
+    return str(value)
 
 
 def dumps(value: Any) -> bytes:

@@ -24,6 +24,7 @@ import orjson
 
 from .._convert import NO_EXTRA, response_model, transport_model
 from .._errors import StructuredOutputError
+from .._json import as_text, dumps
 
 __all__ = [
     "ChatCompletion",
@@ -84,7 +85,7 @@ def text_of_parts(parts: list[Any]) -> str | None:
 
 
 def _content_text(value: Any) -> str | None:
-    return text_of_parts(value) if isinstance(value, list) else str(value)
+    return text_of_parts(value) if isinstance(value, list) else as_text(value)
 
 
 def _empty_list(_value: Any) -> list[Any]:
@@ -96,7 +97,8 @@ def _objects_only(value: Any) -> list[dict[str, Any]]:
 
 
 def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    # Arguments sent as an object: JSON text at any depth (orjson alone stops at 254 levels).
+    return dumps(value).decode()
 
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:

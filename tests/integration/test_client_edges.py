@@ -17,6 +17,7 @@ import pytest
 import openrouter_async as ora
 from openrouter_async._config import Timeouts
 from openrouter_async._deadline import DeadlineScope
+from openrouter_async._json import dumps
 from tests.integration.recording_server import recording, response
 
 pytestmark = pytest.mark.usefixtures("zero_waits")
@@ -297,3 +298,70 @@ async def test_a_gzip_bomb_is_a_typed_error() -> None:
 def test_max_response_bytes_is_checked() -> None:
     with pytest.raises(ora.RequestValidationError):
         ora.OpenRouter(api_key="k", max_response_bytes=0)
+
+
+# -- the same body gives the same text through create() and a stream -------------------------
+
+
+def _deep(levels: int) -> object:
+    value: object = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+async def test_odd_shapes_become_the_same_text_in_create_and_stream() -> None:
+    content = {"k": [1, True, None]}
+    arguments = _deep(300)  # past orjson's 254 levels
+    message = {
+        "role": "assistant",
+        "content": content,
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": arguments}}
+        ],
+    }
+    body = dumps(  # the package's encoder: orjson itself stops at 254 levels
+        {
+            "id": "gen-o",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "m/x",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
+        }
+    )
+    delta = {**message, "tool_calls": [{"index": 0, **message["tool_calls"][0]}]}  # type: ignore[dict-item]
+    sse = (
+        b"data: "
+        + dumps(
+            {
+                "id": "gen-o",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": "m/x",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": "tool_calls"}],
+            }
+        )
+        + b"\n\ndata: [DONE]\n\n"
+    )
+
+    async def serve(req: bytes, writer: asyncio.StreamWriter) -> bool:
+        streamed = b'"stream":true' in req
+        payload = sse if streamed else body
+        writer.write(
+            response(
+                200, payload, content_type="text/event-stream" if streamed else "application/json"
+            )
+        )
+        await writer.drain()
+        return True
+
+    async with recording(serve) as (base, _rec):
+        async with ora.OpenRouter(api_key="k", base_url=base) as client:
+            done = await client.chat.completions.create(model="m/x", messages=MESSAGES)
+            async with client.chat.completions.stream(model="m/x", messages=MESSAGES) as s:
+                final = await s.get_final_completion()
+    for got in (done, final):
+        assert got.choices[0].message.content == '{"k":[1,true,null]}'
+        call = got.choices[0].message.tool_calls[0]  # type: ignore[index]
+        assert call.function.arguments.startswith('{"a":{"a":')
+        assert call.function.arguments.endswith("1" + "}" * 300)
