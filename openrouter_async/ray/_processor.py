@@ -7,10 +7,11 @@ Why it is built this way:
   inside the event loop Ray Data runs async callables on, and serves every later batch of
   that actor. ``__call__`` is a coroutine, so Ray Data can run several batches of one actor at
   once on that loop while the rows of each run concurrently under one ``concurrency`` bound.
-* **Public API only.** Each attempt is ``chat.completions.create(..., max_retries=0)``; the
-  retry decision reads the error's ``retryable`` and ``retry_after``. Rows are retried here so
-  that every attempt, retries included, passes through the cluster budget, and a 429 is told
-  to the :class:`ClusterLimiter` (pausing every worker) before anyone sends again.
+* **The SDK's one retry engine.** Each attempt is ``chat.completions.create(...,
+  max_retries=0)`` inside ``_retry.Retrier.run``, which decides (from where the request failed
+  and the status) what may be sent again and when; the attempt itself takes a permit from the
+  cluster budget first, so retries pass through it too, and a 429 is told to the
+  :class:`ClusterLimiter` (pausing every worker) before anyone sends again.
 * **A row never fails the job.** Whatever a row raises (a bad request, a 4xx, retries run
   out, a bug in ``request_fn``) becomes that row's error columns; a row whose request is
   invalid is never sent (``attempts`` 0). Only a misconfiguration that concerns every row
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -34,6 +34,7 @@ import pyarrow as pa
 from .._config import PoolLimits, RetryPolicy, Timeouts
 from .._errors import RateLimitError, RequestValidationError
 from .._ratelimit import estimate_prompt_tokens
+from .._retry import Retrier
 from ._grants import GrantBook
 from ._limiter import ClusterLimiter
 from ._permits import Book, LocalBook, Permits
@@ -41,6 +42,7 @@ from ._permits import Book, LocalBook, Permits
 if TYPE_CHECKING:
     from .._client import OpenRouter
     from ..types.chat_request import ChatRequest
+    from ..types.responses import ChatCompletion
 
 __all__ = ["RESULT_COLUMNS", "ChatProcessor"]
 
@@ -290,68 +292,55 @@ class ChatProcessor:
             return await self._send(request)
 
     async def _send(self, request: ChatRequest) -> _Outcome:
-        client, permits, policy = self._client, self._permits, self.retry
+        client, permits = self._client, self._permits
         assert client is not None
         assert permits is not None
         prompt_tokens = estimate_prompt_tokens(request.messages)
         max_tokens = request.max_completion_tokens or request.max_tokens
-        attempts = 0
+        # The SDK's one retry engine decides what is sent again and when; each attempt first
+        # takes a permit from the cluster budget, and a throttled answer pauses everyone.
+        retrier = Retrier(self.retry, deadline=None, describe="ray row")
         first_sent: float | None = None
-        while True:
+
+        async def attempt() -> ChatCompletion:
+            nonlocal first_sent
             permit = await permits.acquire(prompt_tokens, max_tokens)
             if first_sent is None:
                 first_sent = time.monotonic()
-            attempts += 1
             try:
                 completion = await client.chat.completions.create(
                     request, max_retries=0, timeout=self.timeout
                 )
-            except Exception as exc:
+            except BaseException as exc:
                 permits.failed(permit)
-                wait = await self._retry_wait(exc, attempts, policy, permits)
-                if wait is None:
-                    return _error_outcome(exc, attempts, time.monotonic() - first_sent)
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                continue
+                retry_after = getattr(exc, "retry_after", None)
+                if isinstance(exc, RateLimitError) or retry_after is not None:
+                    asked = retry_after if retry_after is not None else self.retry.initial_backoff
+                    await permits.throttled(min(float(asked), self.retry.max_retry_after))
+                raise
             usage = completion.usage
             permits.done(
                 permit,
                 usage.total_tokens if usage is not None else None,
                 usage.completion_tokens if usage is not None else None,
             )
-            choice = completion.choices[0] if completion.choices else None
-            return _Outcome(
-                content=choice.message.content if choice is not None else None,
-                finish_reason=choice.finish_reason if choice is not None else None,
-                prompt_tokens=usage.prompt_tokens if usage is not None else None,
-                completion_tokens=usage.completion_tokens if usage is not None else None,
-                cost=usage.cost if usage is not None else None,
-                generation_id=completion.id or None,
-                attempts=attempts,
-                latency=time.monotonic() - first_sent,
-            )
+            return completion
 
-    @staticmethod
-    async def _retry_wait(
-        exc: Exception, attempts: int, policy: RetryPolicy, permits: Permits
-    ) -> float | None:
-        """Seconds to sleep before the next attempt, or None to give the row its error.
-
-        A 429 or any ``Retry-After`` pauses the whole cluster (through the permits, which
-        then hold this row back too, so no extra sleep); other retryable errors back off with
-        full jitter.
-        """
-        retry_after = getattr(exc, "retry_after", None)
-        throttle = isinstance(exc, RateLimitError) or retry_after is not None
-        backoff = random.uniform(
-            0, min(policy.max_backoff, policy.initial_backoff * 2 ** (attempts - 1))
+        try:
+            completion = await retrier.run(attempt)
+        except Exception as exc:
+            latency = time.monotonic() - first_sent if first_sent is not None else 0.0
+            return _error_outcome(exc, retrier.attempt + 1, latency)
+        assert first_sent is not None
+        usage = completion.usage
+        choice = completion.choices[0] if completion.choices else None
+        return _Outcome(
+            content=choice.message.content if choice is not None else None,
+            finish_reason=choice.finish_reason if choice is not None else None,
+            prompt_tokens=usage.prompt_tokens if usage is not None else None,
+            completion_tokens=usage.completion_tokens if usage is not None else None,
+            cost=usage.cost if usage is not None else None,
+            generation_id=completion.id or None,
+            attempts=retrier.attempt + 1,
+            latency=time.monotonic() - first_sent,
         )
-        wait = float(retry_after) if retry_after is not None else backoff
-        if throttle:
-            await permits.throttled(min(wait, policy.max_retry_after))
-        if not getattr(exc, "retryable", False) or attempts > policy.max_retries:
-            return None
-        if retry_after is not None and retry_after > policy.max_retry_after:
-            return None
-        return 0.0 if throttle else wait
