@@ -39,6 +39,7 @@ from ._errors import (
 )
 from ._json import ObjectScan, dumps
 from ._parse import _USAGE_NON_NULL, _IdSynth, _text_of_parts, parse_chat_completion
+from ._sse import SSEComment, SSEEvent
 from .types.events import (
     AnnotationsDelta,
     Finish,
@@ -73,6 +74,7 @@ _TD_INDEX, _TD_ID, _TD_NAME, _TD_ARGUMENTS, _TD_CHOICE = _setters(
     ToolCallDelta, "index", "id", "name", "arguments", "choice_index"
 )
 _JSONDecodeError = orjson.JSONDecodeError
+_UNPARSED: Any = object()  # _feed's "parse the payload yourself"
 _PREVIEW = 120
 
 
@@ -219,64 +221,141 @@ class StreamDecoder:
 
     # ------------------------------------------------------------------ feeding
 
-    def feed(self, data: str) -> list[StreamEvent]:
-        """Decode one SSE event's ``data`` payload into events (often exactly one)."""
+    def feed(self, data: str | bytes) -> list[StreamEvent]:
+        """Decode one SSE event's ``data`` payload into events (often exactly one).
+
+        ``data`` may be the raw bytes (as ``SSEParser(payloads=True)`` gives them): valid UTF-8
+        reads exactly as its text would; invalid UTF-8 reads as its replacement-decoded text.
+        ``last_chunk`` becomes the chunk's JSON object (``None`` for ``[DONE]`` and the like).
+        """
+        out: list[StreamEvent] = []
+        self.last_chunk = self._feed(data, out)
+        return out
+
+    def feed_items(self, items: list[SSEEvent | SSEComment | bytes], out: list[Any]) -> bool:
+        """Decode an ``SSEParser``'s output in order, appending the events to ``out``.
+
+        Keep-alive comments become :class:`KeepAlive` events; decoding stops after ``[DONE]``.
+        Returns whether a data event was decoded. When a chunk's ``error`` raises
+        :class:`StreamError`, the events of earlier items are in ``out``, and so is the error
+        chunk's own output (also in ``unreturned``). ``last_chunk`` is not kept: this is the
+        per-token path of a stream that reads events, not chunks. Events, state and errors are
+        exactly those of :meth:`feed` on each payload (``tests/unit/test_fold.py`` holds them
+        equal for any chunk sequence).
+        """
+        got = False
+        append = out.append
+        known = self._choices
+        chat = self._chat
+        typical = 0  # chunks decoded inline, not yet in self._count (added before _feed runs)
+        for item in items:
+            if item.__class__ is not bytes:
+                if item.__class__ is SSEComment:
+                    append(self.keep_alive(item.text))
+                    continue
+                got = True
+                self._count += typical
+                typical = 0
+                self._feed(item.data, out)  # type: ignore[union-attr]
+                if self.done:
+                    break
+                continue
+            got = True
+            try:
+                chunk = _loads(item)
+            except _JSONDecodeError:
+                self._count += typical
+                typical = 0
+                self._feed(item, out)  # [DONE], invalid UTF-8 or an error: the full path
+                if self.done:
+                    break
+                continue
+            # The typical token chunk is decoded inline (one choice, a content delta, perhaps
+            # the role again, no finish, logprobs, usage, error or new envelope field); every
+            # other chunk goes through _feed, which gives the same result for this one too.
+            # Subscripts (not .get) and ``in``: a missing key or a wrong type is an exception,
+            # free in the try when it does not happen, and sends the chunk the full way.
+            try:
+                choices = chunk["choices"]
+                choice = choices[0]
+                delta = choice["delta"]
+                content = delta["content"]
+                ci = choice["index"]
+            except (KeyError, IndexError, TypeError):
+                pass
+            else:
+                size = len(delta)
+                if (
+                    chat
+                    and content.__class__ is str
+                    and ci.__class__ is int
+                    and len(choices) == 1
+                    and (size == 1 or (size == 2 and "role" in delta))
+                    and choice.get("finish_reason") is None
+                    and choice.get("logprobs") is None
+                    and "usage" not in chunk
+                    and "error" not in chunk
+                ):
+                    state = known.get(ci)
+                    if state is not None:
+                        for name in self._meta_missing:
+                            if name in chunk:
+                                break
+                        else:
+                            typical += 1
+                            if content:
+                                state.acc.text.append(content)
+                                # TextDelta(text=content, choice_index=ci): see _setters
+                                event = _new(TextDelta)
+                                _set_text(event, content)
+                                _set_choice_index(event, ci)
+                                append(event)
+                            continue
+            self._count += typical
+            typical = 0
+            self._feed(item, out, chunk)
+        self._count += typical
+        return got
+
+    def _feed(self, data: str | bytes, out: list[Any], chunk: Any = _UNPARSED) -> Any:
+        """Decode one payload (``chunk``: its JSON, when already parsed); return the chunk
+        object, or ``None`` for ``[DONE]`` and other payloads that are no chunk."""
         self._count += 1
-        try:
-            chunk = _loads(data)
-        except _JSONDecodeError as exc:
-            return self._special(data, exc)
+        if chunk is _UNPARSED:
+            try:
+                chunk = _loads(data)
+            except _JSONDecodeError as exc:
+                if data.__class__ is bytes:
+                    # Invalid UTF-8 (or not JSON at all): read the text a decoder would make.
+                    data = data.decode("utf-8", "replace")
+                    try:
+                        chunk = _loads(data)
+                    except _JSONDecodeError as exc_text:
+                        self._special(data, exc_text, out)
+                        return None
+                else:
+                    self._special(data, exc, out)  # type: ignore[arg-type]
+                    return None
         if chunk.__class__ is not dict:
+            if data.__class__ is bytes:
+                data = data.decode("utf-8", "replace")
             raise ProtocolError(
                 f"stream event #{self._count} is JSON {type(chunk).__name__}, expected an "
-                f"object: {_preview(data)!r}",
+                f"object: {_preview(data)!r}",  # type: ignore[arg-type]
                 generation_id=self.generation_id,
             )
-        self.last_chunk = chunk
         missing = self._meta_missing
         if missing:
             for name in missing:
                 if chunk.get(name) is not None:
                     self._take_meta(chunk)
                     break
-        out: list[StreamEvent] = []
+        start = len(out)  # this chunk's events, should its error need them
         choices = chunk.get("choices")
         if choices and choices.__class__ is list:
-            # Fast path, the typical chunk: one choice, a delta of content (+ role), nothing else.
-            choice = choices[0]
-            if (
-                len(choices) == 1
-                and choice.__class__ is dict
-                and self._chat
-                and choice.get("finish_reason") is None
-                and choice.get("logprobs") is None
-            ):
-                delta = choice.get("delta")
-                if delta.__class__ is dict:
-                    content = delta.get("content")
-                    size = len(delta)
-                    if content.__class__ is str and (size == 1 or (size == 2 and "role" in delta)):
-                        ci = choice.get("index", 0)
-                        state = self._choices.get(ci) if ci.__class__ is int else None
-                        if state is not None:
-                            if content:
-                                state.acc.text.append(content)
-                                # TextDelta(text=content, choice_index=ci); see _setters
-                                text_event = _new(TextDelta)
-                                _set_text(text_event, content)
-                                _set_choice_index(text_event, ci)
-                                out.append(text_event)
-                            choices = None
-                    elif not delta or (size == 1 and "role" in delta):
-                        ci = choice.get("index", 0)
-                        if ci.__class__ is int and ci in self._choices:
-                            choices = None  # nothing to report for a choice already known
-                if choices is not None:
-                    self._choice(choice, 0, out)
-            else:
-                for position, choice in enumerate(choices):
-                    if choice.__class__ is dict:
-                        self._choice(choice, position, out)
+            for position, choice in enumerate(choices):
+                if choice.__class__ is dict:
+                    self._choice(choice, position, out)
         usage = chunk.get("usage")
         if usage is not None and usage.__class__ is dict:
             event = Usage(usage=_structure_usage(usage))
@@ -284,11 +363,14 @@ class StreamDecoder:
             out.append(event)
         error = chunk.get("error")
         if error is not None:
-            # The chunk's own output is already in the partial completion: keep it for a
-            # caller that delivers it before the error (the finish and usage are the error's).
-            self.unreturned = [ev for ev in out if type(ev) is not Finish and type(ev) is not Usage]
+            # The chunk's own output is already in the partial completion: it stays in ``out``
+            # for a caller that delivers it before the error (the finish and usage are the
+            # error's), and in ``unreturned``.
+            kept = [ev for ev in out[start:] if type(ev) is not Finish and type(ev) is not Usage]
+            out[start:] = kept
+            self.unreturned = kept
             raise _stream_error(error, self.generation_id, self._acc.snapshot())
-        return out
+        return chunk
 
     def finish(self) -> list[StreamEvent]:
         """The body ended. Without ``[DONE]`` this succeeds only if a finish reason arrived;
@@ -302,23 +384,26 @@ class StreamDecoder:
                 partial=self._acc.snapshot(),
             )
         self._closed = True
-        return self._flush_all()
+        out: list[StreamEvent] = []
+        self._flush_all(out)
+        return out
 
     # ------------------------------------------------------------------ internals
 
-    def _special(self, data: str, exc: Exception) -> list[StreamEvent]:
-        self.last_chunk = None  # [DONE], a comment or nothing: no chunk
+    def _special(self, data: str, exc: Exception, out: list[Any]) -> None:
+        # [DONE], a comment or nothing: no chunk
         text = data.strip()
         if text == "[DONE]":
             self.done = True
-            if self._closed:
-                return []
-            self._closed = True
-            return self._flush_all()
+            if not self._closed:
+                self._closed = True
+                self._flush_all(out)
+            return
         if text.startswith(":"):  # a keep-alive comment that a proxy rewrapped as data
-            return [KeepAlive(comment=text[1:].strip())]
+            out.append(KeepAlive(comment=text[1:].strip()))
+            return
         if not text:  # an empty data field carries nothing
-            return []
+            return
         raise ProtocolError(
             f"stream event #{self._count} is not valid JSON ({exc}): {_preview(data)!r}",
             generation_id=self.generation_id,
@@ -549,11 +634,9 @@ class StreamDecoder:
                 acc_call.arguments = arguments
                 out.append(event)
 
-    def _flush_all(self) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
+    def _flush_all(self, out: list[Any]) -> None:
         for ci in sorted(self._choices):
             self._flush_choice(self._choices[ci], ci, out)
-        return out
 
 
 def _starts_new_call(call: _Call, wire_id: str | None, name: str | None, arguments: str) -> bool:

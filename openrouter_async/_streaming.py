@@ -21,7 +21,6 @@ import contextlib
 import time
 import warnings
 import weakref
-from collections import deque
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -70,6 +69,42 @@ def _on_timer(ref: weakref.ReferenceType[Stream[Any]]) -> None:
 class Stream(Generic[E]):
     """A server-sent event stream of typed events (see :class:`ChatStream`)."""
 
+    # Slots, not a __dict__: a server holding thousands of streams open pays per stream.
+    __slots__ = (
+        "__weakref__",
+        "_accumulate",
+        "_call",
+        "_deadline",
+        "_deadline_kind",
+        "_decoder",
+        "_deferred",
+        "_describe",
+        "_emit_chunks",
+        "_end_error",
+        "_ended",
+        "_expired",
+        "_first_data_at",
+        "_first_data_seen",
+        "_hooks",
+        "_idle_since",
+        "_kind",
+        "_loop",
+        "_opened_at",
+        "_parser",
+        "_pending",
+        "_response",
+        "_retrier",
+        "_retry",
+        "_send",
+        "_state",
+        "_timeouts",
+        "_timer",
+        "_total_deadline",
+        "_total_loop",
+        "_waiter",
+        "response",
+    )
+
     def __init__(
         self,
         send: Send,
@@ -88,12 +123,14 @@ class Stream(Generic[E]):
         self._describe = describe
         self._state = _NEW
         self._response: Response | None = None
-        self._parser = SSEParser()
+        self._parser = SSEParser(payloads=True)
         self._decoder = StreamDecoder(kind=kind, accumulate=accumulate)
         # An error found after events were decoded from the same read waits until the
         # consumer has had those events: nothing received is lost.
         self._deferred: BaseException | None = None
-        self._pending: deque[Any] = deque()
+        # The events of the last read, in reverse order: the next one is ``pop()`` (O(1)), and
+        # an empty list is a tenth of an empty deque's size.
+        self._pending: list[Any] = []
         self._emit_chunks = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -236,7 +273,7 @@ class Stream(Generic[E]):
         if response is not None:
             response.close()  # not _close_now(): the stream goes on, on a new response
         await self._retrier.backoff(error)
-        self._parser = SSEParser()
+        self._parser = SSEParser(payloads=True)
         self._decoder = StreamDecoder(kind=self._kind, accumulate=self._accumulate)
         self._state = _NEW
         await self._connect()
@@ -348,7 +385,7 @@ class Stream(Generic[E]):
     async def __anext__(self) -> E:
         pending = self._pending
         if pending:
-            return pending.popleft()  # type: ignore[no-any-return]
+            return pending.pop()  # type: ignore[no-any-return]
         if self._deferred is not None:
             error, self._deferred = self._deferred, None
             raise error
@@ -369,7 +406,8 @@ class Stream(Generic[E]):
         read = response.read_chunk
         feed = self._parser.feed
         decoder = self._decoder
-        pending = self._pending
+        decode = decoder.feed_items
+        pending = self._pending  # empty: _fill runs only when nothing is pending
         emit_chunks = self._emit_chunks
         self._arm()
         try:
@@ -392,27 +430,12 @@ class Stream(Generic[E]):
                         # nothing was lost that the consumer had not asked to drop.
                         raise StopAsyncIteration from None
                     raise translate_exception(exc) from exc
-                got_data = False
                 try:
-                    for item in feed(data):
-                        if type(item) is SSEComment:
-                            if not emit_chunks:
-                                pending.append(decoder.keep_alive(item.text))
-                            continue
-                        try:
-                            events = decoder.feed(item.data)
-                        except StreamError:
-                            if not emit_chunks:  # the error chunk's own output comes first
-                                pending.extend(decoder.unreturned)
-                            raise
-                        got_data = True
-                        if emit_chunks:
-                            if decoder.last_chunk is not None:  # None for [DONE]
-                                pending.append(chunk_from_wire(decoder.last_chunk))
-                        else:
-                            pending.extend(events)
-                        if decoder.done:
-                            break
+                    if emit_chunks:
+                        got_data = self._decode_chunks(feed(data))
+                    else:
+                        # On a StreamError the error chunk's own output is in pending first.
+                        got_data = decode(feed(data), pending)
                     if not data and not decoder.done:
                         tail = decoder.finish()  # raises IncompleteStreamError without a finish
                         if not emit_chunks:
@@ -430,6 +453,7 @@ class Stream(Generic[E]):
                             read = response.read_chunk
                             feed = self._parser.feed
                             decoder = self._decoder
+                            decode = decoder.feed_items
                             self._arm()
                             continue
                     if not pending:
@@ -437,7 +461,8 @@ class Stream(Generic[E]):
                     self._end_error = error
                     self._close_now()
                     self._deferred = error
-                    return pending.popleft()
+                    pending.reverse()
+                    return pending.pop()
                 if got_data:
                     if not self._first_data_seen:
                         self._first_data_at = time.monotonic()
@@ -448,7 +473,8 @@ class Stream(Generic[E]):
                 elif not data:
                     self._finish_body(response)
                 if pending:
-                    return pending.popleft()
+                    pending.reverse()
+                    return pending.pop()
                 if self._state == _DONE:
                     raise StopAsyncIteration
                 if got_data:
@@ -462,6 +488,22 @@ class Stream(Generic[E]):
         finally:
             self._waiter = None
             self._deadline = 0.0
+
+    def _decode_chunks(self, items: list[Any]) -> bool:
+        """``stream.chunks()``: one typed chunk per data event (no events, no keep-alives)."""
+        decoder = self._decoder
+        pending = self._pending
+        got = False
+        for item in items:
+            if type(item) is SSEComment:
+                continue
+            decoder.feed(item if type(item) is bytes else item.data)
+            got = True
+            if decoder.last_chunk is not None:  # None for [DONE]
+                pending.append(chunk_from_wire(decoder.last_chunk))
+            if decoder.done:
+                break
+        return got
 
     async def _drain_after_done(self, response: Response) -> None:
         """Read the end of the body after [DONE] so the connection can be reused."""
@@ -543,6 +585,8 @@ class ChatStream(Stream[StreamEvent]):
     ``get_final_completion()`` returns the same shape ``create()`` does.
     """
 
+    __slots__ = ()
+
     def chunks(self) -> ChunkStream:
         """The typed raw chunks instead of events: ``async for chunk in stream.chunks()``.
 
@@ -574,7 +618,7 @@ class ChunkStream:
         await self._stream.aclose()
 
 
-def _has_content(pending: deque[Any]) -> bool:
+def _has_content(pending: list[Any]) -> bool:
     return any(type(event) is not KeepAlive for event in pending)
 
 

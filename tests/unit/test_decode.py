@@ -926,3 +926,17 @@ def test_tool_argument_fragments_rejoin_exactly(
     calls = decoder.final().choices[0].message.tool_calls
     assert [c.function.arguments for c in calls] == texts
     assert [c.id for c in calls] == [f"call_{i}" for i in range(len(args))]
+
+
+def test_payload_bytes_read_as_their_replacement_decoded_text() -> None:
+    # The stream hands the decoder raw data bytes; invalid UTF-8 reads as the WHATWG decoder
+    # would have made it (U+FFFD), whichever path the chunk takes.
+    raw = b'{"choices":[{"index":0,"delta":{"content":"a\xffb"}}]}'
+    by_bytes, by_text = StreamDecoder(), StreamDecoder()
+    assert by_bytes.feed(raw) == by_text.feed(raw.decode("utf-8", "replace"))
+    out: list[Any] = []
+    by_items = StreamDecoder()
+    by_items.feed_items([raw, raw], out)
+    assert [event.text for event in out] == ["a\ufffdb", "a\ufffdb"]
+    with pytest.raises(e.ProtocolError, match=r"event #3 is not valid JSON.*\ufffd"):
+        by_items.feed_items([b"\xff"], out)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from openrouter_async import _errors as e
 from openrouter_async._accumulate import Accumulator
 from openrouter_async._decode import StreamDecoder
+from openrouter_async._sse import SSEComment, SSEEvent
 from openrouter_async.types.events import StreamEvent
 from openrouter_async.types.responses import ChatCompletion
 from tests.unit.test_decode_hostile import CHUNK
@@ -160,3 +161,92 @@ def test_what_events_omit_is_exactly_the_documented_list() -> None:
     assert [c.index for c in folded.choices] == [0]
     assert folded.choices[0].message.content == "a"
     assert without_what_events_omit(final, folded) == folded
+
+
+# ---------------------------------------------------------------- the stream's per-token path
+#
+# ``StreamDecoder.feed_items`` (what a stream runs) decodes the typical token chunk inline and
+# hands every other chunk to the path ``feed`` runs; the two must agree on everything.
+
+TYPICAL = st.fixed_dictionaries(
+    {
+        "choices": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "index": st.integers(0, 1),
+                    "delta": st.fixed_dictionaries(
+                        {"content": TEXT},
+                        optional={"role": st.just("assistant"), "refusal": st.just("no")},
+                    ),
+                },
+                optional={
+                    "finish_reason": st.sampled_from([None, "stop"]),
+                    "logprobs": st.sampled_from(
+                        [None, {"content": [{"token": "t", "logprob": -1.0}]}]
+                    ),
+                    "native_finish_reason": st.none(),
+                },
+            ),
+            min_size=1,
+            max_size=2,
+        ),
+    },
+    optional={
+        "id": st.just("gen-1"),
+        "service_tier": st.sampled_from([None, "default"]),
+        "usage": st.sampled_from([None, {"prompt_tokens": 1}]),
+        "error": st.sampled_from([None, {"message": "boom", "code": 502}]),
+        "object": st.just("chat.completion.chunk"),
+    },
+)
+ITEM = st.one_of(
+    TYPICAL.map(lambda c: orjson.dumps(c)),
+    PLAUSIBLE.map(lambda c: orjson.dumps(c)),
+    CHUNK.map(lambda c: orjson.dumps(c)),
+    st.sampled_from([b"[DONE]", b"", b"not json", b"\xff{}", b'"text"', b": comment"]),
+    st.sampled_from([SSEComment("OPENROUTER PROCESSING"), SSEEvent('{"choices": []}', "x")]),
+)
+
+
+def _outcome(run: Any) -> tuple[list[Any], Any]:
+    events: list[Any] = []
+    try:
+        run(events)
+    except e.OpenRouterError as exc:
+        return events, (type(exc), str(exc))
+    return events, None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ITEM, max_size=8))
+def test_the_stream_path_decodes_exactly_as_feed(items: list[Any]) -> None:
+    same_as_feed(items)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(TYPICAL.map(orjson.dumps), min_size=2, max_size=6))
+def test_near_typical_chunks_decode_exactly_as_feed(items: list[Any]) -> None:
+    # Each chunk is one field away from the inline path's shape, or in it.
+    same_as_feed(items)
+
+
+def same_as_feed(items: list[Any]) -> None:
+    by_feed, by_items = StreamDecoder(), StreamDecoder()
+
+    def feed_each(events: list[Any]) -> None:
+        for item in items:
+            if type(item) is SSEComment:
+                events.append(by_feed.keep_alive(item.text))
+                continue
+            events += by_feed.feed(item if type(item) is bytes else item.data)
+            if by_feed.done:
+                break
+
+    feed_events, feed_error = _outcome(feed_each)
+    item_events, item_error = _outcome(lambda events: by_items.feed_items(items, events))
+    if feed_error is not None and feed_error[0] is e.StreamError:
+        feed_events += by_feed.unreturned  # feed() returns nothing when it raises
+    assert item_events == feed_events
+    assert item_error == feed_error
+    assert by_items.partial() == by_feed.partial()
+    assert (by_items.done, by_items._count) == (by_feed.done, by_feed._count)

@@ -187,3 +187,58 @@ def test_matches_reference_parser(data: st.DataObject, stream: bytes) -> None:
     expected = reference(stream)
     assert feed_all([stream]) == expected
     assert feed_all(data.draw(splits(stream))) == expected
+
+
+# -- 4. payload mode (what a stream uses) ---------------------------------------------------------
+
+
+def feed_payloads(chunks: list[bytes]) -> tuple[list[Item | bytes], str | None] | str:
+    parser = SSEParser(payloads=True)
+    items: list[Item | bytes] = []
+    try:
+        for chunk in chunks:
+            if chunk:
+                items += parser.feed(chunk)
+        items += parser.feed(b"")
+    except ProtocolError:
+        return "ProtocolError"
+    return items, parser.last_event_id
+
+
+@SETTINGS
+@given(st.data(), ANY_BYTES)
+def test_payload_mode_gives_the_same_events_as_data_bytes(
+    data: st.DataObject, stream: bytes
+) -> None:
+    expected, last_id = reference(stream)
+    got = feed_payloads(data.draw(splits(stream)))
+    assert got != "ProtocolError"
+    items, got_last_id = got
+    assert got_last_id == last_id
+    assert len(items) == len(expected)
+    for item, event in zip(items, expected, strict=True):
+        if type(item) is bytes:
+            # Only an event without fields of its own comes out as its bare data.
+            assert type(event) is SSEEvent
+            assert (event.event, event.retry) == ("message", None)
+            assert item.decode("utf-8", "replace") == event.data
+        else:
+            assert item == event
+
+
+def test_payload_mode_keeps_events_with_fields_whole() -> None:
+    parser = SSEParser(payloads=True)
+    stream = (
+        b"data: a\n\nid: 7\ndata: b\n\nevent: x\ndata: c\n\nretry: 5\ndata: d\n\n"
+        b"data: e\ndata: f\n\n: ping\n\ndata: \xff\n\n"
+    )
+    assert parser.feed(stream) == [
+        b"a",
+        SSEEvent("b", "message", "7", None),
+        SSEEvent("c", "x", "7", None),
+        SSEEvent("d", "message", "7", 5),
+        b"e\nf",
+        SSEComment("ping"),
+        b"\xff",
+    ]
+    assert (parser.last_event_id, parser.retry) == ("7", 5)
