@@ -263,10 +263,10 @@ class StreamDecoder:
             got = True
             try:
                 chunk = _loads(item)
-            except _JSONDecodeError:
-                self._count += typical
+            except _JSONDecodeError as exc:
+                self._count += typical + 1
                 typical = 0
-                self._feed(item, out)  # [DONE], invalid UTF-8 or an error: the full path
+                self._not_json(item, exc, out)  # [DONE], invalid UTF-8 or an error
                 if self.done:
                     break
                 continue
@@ -325,17 +325,7 @@ class StreamDecoder:
             try:
                 chunk = _loads(data)
             except _JSONDecodeError as exc:
-                if data.__class__ is bytes:
-                    # Invalid UTF-8 (or not JSON at all): read the text a decoder would make.
-                    data = data.decode("utf-8", "replace")
-                    try:
-                        chunk = _loads(data)
-                    except _JSONDecodeError as exc_text:
-                        self._special(data, exc_text, out)
-                        return None
-                else:
-                    self._special(data, exc, out)  # type: ignore[arg-type]
-                    return None
+                return self._not_json(data, exc, out)
         if chunk.__class__ is not dict:
             if data.__class__ is bytes:
                 data = data.decode("utf-8", "replace")
@@ -389,6 +379,25 @@ class StreamDecoder:
         return out
 
     # ------------------------------------------------------------------ internals
+
+    def _not_json(self, data: str | bytes, exc: Exception, out: list[Any]) -> Any:
+        """A payload orjson refused (already counted): ``[DONE]``, a rewrapped comment,
+        nothing, or an error. Bytes with invalid UTF-8 are read as their replacement-decoded
+        text, as a text decoder would have handed them over. Returns the chunk, if that text
+        is one."""
+        if data.__class__ is bytes:
+            text = data.decode("utf-8", "replace")
+            if "\ufffd" in text:  # not valid UTF-8 (or U+FFFD itself): the text may parse
+                try:
+                    chunk = _loads(text)
+                except _JSONDecodeError as exc_text:
+                    exc = exc_text
+                else:
+                    self._count -= 1  # _feed counts it again
+                    return self._feed(text, out, chunk)
+            data = text
+        self._special(data, exc, out)  # type: ignore[arg-type]
+        return None
 
     def _special(self, data: str, exc: Exception, out: list[Any]) -> None:
         # [DONE], a comment or nothing: no chunk
