@@ -156,7 +156,7 @@ class _ReasoningDetails:
                 self._open = (field, [joined])
 
 
-class _Call:
+class CallState:
     __slots__ = ("arguments", "id", "name", "parts")
 
     def __init__(self) -> None:
@@ -166,7 +166,7 @@ class _Call:
         self.arguments: str | None = None  # set by ToolCallDone: authoritative
 
 
-class _ChoiceState:
+class ChoiceState:
     __slots__ = (
         "annotations",
         "audio",
@@ -187,7 +187,7 @@ class _ChoiceState:
         self.reasoning: list[str] = [] if keep_text else _Discard()
         self.reasoning_details = _ReasoningDetails()
         self.refusal: list[str] = []
-        self.calls: dict[int, _Call] = {}
+        self.calls: dict[int, CallState] = {}
         self.annotations: list[dict[str, Any]] = []
         self.images: list[dict[str, Any]] = [] if keep_text else _Discard()
         self.finish_reason: str | None = None
@@ -196,10 +196,10 @@ class _ChoiceState:
         self.logprobs_refusal: list[Any] | None = None
         self.audio: dict[str, Any] | None = None
 
-    def call(self, index: int) -> _Call:
+    def call(self, index: int) -> CallState:
         call = self.calls.get(index)
         if call is None:
-            call = self.calls[index] = _Call()
+            call = self.calls[index] = CallState()
         return call
 
 
@@ -227,17 +227,17 @@ class Accumulator:
     def __init__(self, *, object_name: str = "chat.completion", keep_text: bool = True) -> None:
         self._object = object_name
         self._keep_text = keep_text
-        self._choices: dict[int, _ChoiceState] = {}
+        self._choices: dict[int, ChoiceState] = {}
         self._usage: CompletionUsage | None = None
         self._meta: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ folding
 
-    def choice(self, index: int) -> _ChoiceState:
+    def choice(self, index: int) -> ChoiceState:
         """The mutable state of choice ``index`` (created on first use). For the decoder."""
         state = self._choices.get(index)
         if state is None:
-            state = self._choices[index] = _ChoiceState(self._keep_text)
+            state = self._choices[index] = ChoiceState(self._keep_text)
         return state
 
     def add(self, event: StreamEvent) -> None:
@@ -396,7 +396,7 @@ def _dict_or_none(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _build_choice(index: int, state: _ChoiceState, object_name: str) -> Choice:
+def _build_choice(index: int, state: ChoiceState, object_name: str) -> Choice:
     tool_calls = [_build_call(state.calls[i]) for i in sorted(state.calls)]
     message = ChatMessage(
         role="assistant",
@@ -421,7 +421,7 @@ def _build_choice(index: int, state: _ChoiceState, object_name: str) -> Choice:
     )
 
 
-def _build_call(call: _Call) -> ToolCall:
+def _build_call(call: CallState) -> ToolCall:
     arguments = call.arguments if call.arguments is not None else "".join(call.parts)
     if not arguments.strip():
         arguments = "{}"

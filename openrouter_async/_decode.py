@@ -28,8 +28,8 @@ from typing import Any, Literal
 import orjson
 
 from ._accumulate import Accumulator
-from ._accumulate import _Call as _AccCall
-from ._accumulate import _ChoiceState as _AccChoice
+from ._accumulate import CallState as _AccCall
+from ._accumulate import ChoiceState as _AccChoice
 from ._convert import structure
 from ._error_body import error_from_payload
 from ._errors import (
@@ -37,8 +37,8 @@ from ._errors import (
     ProtocolError,
     StreamError,
 )
-from ._json import ObjectScan, dumps
-from ._parse import _USAGE_NON_NULL, _IdSynth, _text_of_parts, parse_chat_completion
+from ._json import ObjectScan, as_text
+from ._parse import IdSynth, parse_chat_completion
 from ._sse import SSEComment, SSEEvent
 from .types.events import (
     AnnotationsDelta,
@@ -53,7 +53,7 @@ from .types.events import (
     ToolCallDone,
     Usage,
 )
-from .types.responses import ChatCompletion, CompletionUsage
+from .types.responses import ChatCompletion, CompletionUsage, text_of_parts
 
 __all__ = ["StreamDecoder", "parse_chat_completion"]  # parse_chat_completion: re-exported
 
@@ -193,7 +193,7 @@ class StreamDecoder:
         self._choices: dict[int, _Choice] = {}
         self._meta: dict[str, Any] = {}
         self._meta_missing: tuple[str, ...] = _META
-        self._ids = _IdSynth(None)
+        self._ids = IdSynth(None)
 
     # ------------------------------------------------------------------ public state
 
@@ -430,7 +430,7 @@ class StreamDecoder:
             self._meta_missing = tuple(n for n in self._meta_missing if n not in found)
             if "id" in found and self._ids.generation is None:
                 gid = found["id"]
-                self._ids.generation = gid if isinstance(gid, str) else _text(gid)
+                self._ids.generation = gid if isinstance(gid, str) else as_text(gid)
 
     def _choice(self, choice: dict[str, Any], position: int, out: list[StreamEvent]) -> None:
         ci = choice.get("index", position)
@@ -470,7 +470,7 @@ class StreamDecoder:
             if content:
                 if content.__class__ is not str:
                     content = (
-                        _text_of_parts(content) if content.__class__ is list else _text(content)
+                        text_of_parts(content) if content.__class__ is list else as_text(content)
                     )
                 if content:
                     acc.text.append(content)
@@ -530,13 +530,13 @@ class StreamDecoder:
     def _finish(
         self, choice: dict[str, Any], reason: Any, ci: int, state: _Choice, out: list[StreamEvent]
     ) -> None:
-        reason = reason if reason.__class__ is str else _text(reason)
+        reason = reason if reason.__class__ is str else as_text(reason)
         state.finish = reason
         self.finished = True
         self._flush_choice(state, ci, out)
         native = choice.get("native_finish_reason")
         if native is not None and native.__class__ is not str:
-            native = _text(native)
+            native = as_text(native)
         event = Finish(finish_reason=reason, native_finish_reason=native, choice_index=ci)
         self._acc.add(event)
         out.append(event)
@@ -556,18 +556,18 @@ class StreamDecoder:
         if not wire_id:
             wire_id = None
         elif wire_id.__class__ is not str:
-            wire_id = _text(wire_id)
+            wire_id = as_text(wire_id)
         name = arguments = None
         function = fragment.get("function")
         if function.__class__ is dict:
             name = function.get("name") or None
             if name is not None and name.__class__ is not str:
-                name = _text(name)
+                name = as_text(name)
             arguments = function.get("arguments")
         if arguments is None:
             arguments = ""
         elif arguments.__class__ is not str:  # some providers send the object itself
-            arguments = _text(arguments)
+            arguments = as_text(arguments)
 
         call: _Call | None
         if wire_index is not None:
@@ -662,18 +662,9 @@ def _starts_new_call(call: _Call, wire_id: str | None, name: str | None, argumen
     return False
 
 
-def _text(value: Any) -> str:
-    """A non-string where the API has a string: JSON text for containers (Python's repr
-    recurses, and fails on deep nesting), ``str()`` for the rest."""
-    if value.__class__ is dict or value.__class__ is list:
-        return dumps(value).decode()
-    return str(value)
-
-
 def _structure_usage(usage: dict[str, Any]) -> CompletionUsage:
-    cleaned = {k: v for k, v in usage.items() if not (v is None and k in _USAGE_NON_NULL)}
     try:
-        return structure(cleaned, CompletionUsage)
+        return structure(usage, CompletionUsage)  # null means the default, in the hook
     except Exception:
         # A malformed usage block must not sink a stream whose text already arrived: keep it raw.
         return CompletionUsage(extra=dict(usage))

@@ -19,15 +19,9 @@ from typing import Any
 from ._convert import NO_EXTRA, structurer
 from ._error_body import error_from_payload
 from ._errors import APIStatusError, ResponseValidationError
-from .types.responses import ChatCompletion, ChatMessage, header_value, text_of_parts
+from .types.responses import ChatCompletion, ChatMessage, header_value
 
 __all__ = ["IdSynth", "parse_chat_completion"]
-
-# Transitional: ``_decode`` still imports these private names (the layers test allow-lists
-# it). ``text_of_parts`` now lives with the models; usage nulls mean the default in the
-# converter itself, so the stream's usage needs no cleaning.
-_text_of_parts = text_of_parts
-_USAGE_NON_NULL = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
 def _body_error(
@@ -114,7 +108,6 @@ def _finish_tool_calls(completion: ChatCompletion) -> None:
 
 
 _completion_of = structurer(ChatCompletion)
-_IdSynth = IdSynth  # transitional, see the top of the module
 
 
 def parse_chat_completion(

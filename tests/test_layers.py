@@ -328,16 +328,7 @@ ALLOWED_IMPURE: set[tuple[str, str]] = set()  # none left: every pure module is 
 ALLOWED_CYCLES: list[list[str]] = []  # none left
 
 #: (importer, the private name it takes) -> kept until the owner makes the name public.
-ALLOWED_PRIVATE = {
-    # _decode (robustness engineer): _parse now exports IdSynth; types.responses exports
-    # text_of_parts; usage nulls are the converter's business, so _USAGE_NON_NULL can go.
-    ("_decode", "_parse._IdSynth"),
-    ("_decode", "_parse._text_of_parts"),
-    ("_decode", "_parse._USAGE_NON_NULL"),
-    # _decode (robustness engineer) builds _accumulate's per-choice state itself.
-    ("_decode", "_accumulate._ChoiceState"),
-    ("_decode", "_accumulate._Call"),
-}
+ALLOWED_PRIVATE: set[tuple[str, str]] = set()  # none left
 
 
 # --------------------------------------------------------------------------- transitive rules
