@@ -589,19 +589,24 @@ class Batch:
         item_id, raw = self._split(index, item)
         if isinstance(raw, Exception):  # the reader already knew this item was bad
             return BatchResult(index=index, id=item_id, request=None, error=raw)
+        chat = self._client.chat.completions
         try:
             request: ChatRequest | Mapping[str, Any]
+            # The body is built and validated once, here, for every attempt of the item: a
+            # plain request the fast body path accepts is sent as it is, anything richer is
+            # built in full (create() takes the same two paths).
             if isinstance(raw, Mapping):
-                # A plain request that the fast body path accepts is sent as it is (create()
-                # takes the same path); anything richer is built and validated in full.
-                if fast_chat_body(raw) is not None:
+                body = fast_chat_body(raw)
+                if body is not None:
                     request = raw
                 else:
                     from .types.chat_request import coerce_chat_request
 
                     request = coerce_chat_request(raw)
+                    body = chat._body(request, {})
             elif _is_chat_request(raw):
                 request = raw
+                body = chat._body(raw, {})
             else:
                 raise RequestValidationError(
                     "a batch item must be a ChatRequest, a mapping of request fields or an "
@@ -621,7 +626,7 @@ class Batch:
                 messages = request["messages"]
                 max_tokens = request.get("max_completion_tokens") or request.get("max_tokens")
             estimate = budget.estimate(estimate_prompt_tokens(messages), max_tokens)
-        create = self._client.chat.completions.create
+        send = chat._send
         total_timeout = self._client.config.timeouts.total
         retrier = _retry.Retrier(
             policy,
@@ -642,8 +647,8 @@ class Batch:
             try:
                 # One attempt per call: the retries are this engine's, with the batch's
                 # shared cool-down, not the client's.
-                completion = await create(
-                    request,
+                completion = await send(
+                    body,
                     max_retries=0,
                     timeout=self._timeout,
                     extra_headers=self._headers,

@@ -61,6 +61,18 @@ class ChatCompletions:
         ``timeout``, ``max_retries``, ``extra_headers`` and ``extra_query`` apply to this call
         only (every method that sends a request takes them); ``extra_body`` is a request field.
         """
+        return await self._send(
+            self._body(request, kwargs),
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+            extra_query=extra_query,
+        )
+
+    @staticmethod
+    def _body(request: ChatRequest | Mapping[str, Any] | None, kwargs: dict[str, Any]) -> bytes:
+        """The JSON body of a non-streaming request, validated (raises before anything is
+        sent). The batch runner builds each item's body here once, for all its attempts."""
         body = _fast_body(request, kwargs, None)
         if body is None:
             from ..types.chat_request import chat_request_body, coerce_chat_request
@@ -72,6 +84,17 @@ class ChatCompletions:
                     path="stream",
                 )
             body = chat_request_body(chat_request)
+        return body
+
+    async def _send(
+        self,
+        body: bytes,
+        *,
+        timeout: Timeouts | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ChatCompletion:
         data, info = await self._client._request(
             "POST",
             "/chat/completions",

@@ -85,13 +85,13 @@ async def test_2000_requests_with_permanent_failures_and_429_cool_downs(emulator
     sent_at: list[float] = []  # client side: when each attempt was handed to the transport
     pauses: list[tuple[float, float]] = []  # client side: (429 seen, cool-down end)
     async with emulator.client(max_retries=2) as client:
-        create = client.chat.completions.create
+        send = client.chat.completions._send  # each attempt of a batch item goes through it
 
-        async def timed_create(*args: Any, **kwargs: Any) -> Any:
+        async def timed_send(*args: Any, **kwargs: Any) -> Any:
             sent_at.append(time.monotonic())
-            return await create(*args, **kwargs)
+            return await send(*args, **kwargs)
 
-        client.chat.completions.create = timed_create  # type: ignore[method-assign]
+        client.chat.completions._send = timed_send  # type: ignore[method-assign]
         async with client.batch(items(), concurrency=64) as batch:
             extend = batch._cooldown.extend
 
