@@ -32,7 +32,7 @@ from ._errors import (
     RequestValidationError,
 )
 from ._hooks import CallInfo, Hook, Hooks
-from ._http import Response
+from ._http import Response, generation_id
 from ._request import RequestPreparer
 from ._retry import Retrier
 from ._transport import Transport, read_body
@@ -416,7 +416,7 @@ class OpenRouter:
             status_code=response.status,
             headers=response_headers,
             elapsed=time.monotonic() - started,
-            generation_id=response_headers.get("X-Generation-Id"),
+            generation_id=generation_id(response_headers),
         )
         data = _parse_json(raw, path)
         if data.__class__ is dict and data.get("error") is not None:

@@ -17,6 +17,7 @@ import orjson
 
 from ._backoff import parse_retry_after
 from ._errors import APIStatusError, status_error_class
+from ._http import generation_id
 
 __all__ = ["error_from_payload", "status_error_from_body"]
 
@@ -54,13 +55,6 @@ def _raw_message(raw: Any, depth: int = 0) -> str | None:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _generation_id(headers: Mapping[str, str]) -> str | None:
-    for name, value in headers.items():
-        if name.lower() == "x-generation-id":
-            return value
-    return None
 
 
 def error_from_payload(
@@ -114,7 +108,7 @@ def error_from_payload(
         metadata=metadata,
         headers=headers,
         retry_after=retry_after,
-        generation_id=_generation_id(headers),
+        generation_id=generation_id(headers),
         user_id=user_id if isinstance(user_id, str) else None,
         body=payload,
     )
@@ -149,6 +143,6 @@ def status_error_from_body(
         status_code=status_code,
         headers=headers,
         retry_after=parse_retry_after(headers),
-        generation_id=_generation_id(headers),
+        generation_id=generation_id(headers),
         body=payload if payload is not None else raw.decode("utf-8", errors="replace"),
     )

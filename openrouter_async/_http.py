@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
-__all__ = ["Response", "Send"]
+__all__ = ["Response", "Send", "generation_id", "header_value"]
 
 
 class Response(Protocol):
@@ -37,3 +37,33 @@ class Response(Protocol):
 
 #: Sends one request and returns the response once its headers are in.
 Send = Callable[[], Awaitable[Response]]
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """``headers[name]`` by case-insensitive name, for any mapping (aiohttp's or a plain dict)."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, val in headers.items():
+        if key.lower() == lowered:
+            return val
+    return None
+
+
+def generation_id(headers: Mapping[str, str] | None) -> str | None:
+    """The ``X-Generation-Id`` header as clean text, or ``None``.
+
+    aiohttp decodes header bytes that are not UTF-8 into surrogates; such a value (or one with
+    control characters) is dropped here, once, rather than breaking whoever encodes it later
+    (a relay's JSON, a batch record, a span attribute)."""
+    if not headers:
+        return None
+    value = header_value(headers, "X-Generation-Id")
+    if not value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeError:
+        return None
+    return value if value.isprintable() else None

@@ -19,7 +19,8 @@ from typing import Any
 from ._convert import NO_EXTRA, structurer
 from ._error_body import error_from_payload
 from ._errors import APIStatusError, ResponseValidationError
-from .types.responses import ChatCompletion, ChatMessage, header_value
+from ._http import generation_id
+from .types.responses import ChatCompletion, ChatMessage
 
 __all__ = ["IdSynth", "parse_chat_completion"]
 
@@ -184,7 +185,4 @@ def _body_id(data: dict[str, Any]) -> str | None:
 
 def _generation_id(data: dict[str, Any], headers: Mapping[str, str] | None) -> str | None:
     """For errors only: the body's id, else the ``X-Generation-Id`` header."""
-    gid = _body_id(data)
-    if gid is None and headers:
-        gid = header_value(headers, "X-Generation-Id")
-    return gid
+    return _body_id(data) or generation_id(headers)

@@ -37,7 +37,7 @@ from ._errors import (
     StreamError,
 )
 from ._hooks import CallInfo, Hooks
-from ._http import Response, Send
+from ._http import Response, Send, generation_id
 from ._retry import Retrier
 from ._sse import SSEComment, SSEParser
 from ._transport import MAX_ERROR_BODY, translate_exception
@@ -261,7 +261,7 @@ class Stream(Generic[E]):
             status_code=response.status,
             headers=headers,
             elapsed=time.monotonic() - started,
-            generation_id=_header_text(headers.get("X-Generation-Id")),
+            generation_id=generation_id(headers),
         )
         self._state = _OPEN
 
@@ -620,17 +620,6 @@ class ChunkStream:
 
 def _has_content(pending: list[Any]) -> bool:
     return any(type(event) is not KeepAlive for event in pending)
-
-
-def _header_text(value: str | None) -> str | None:
-    # aiohttp decodes header bytes as latin-1 or with surrogates; keep only clean text.
-    if value is None:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeError:
-        return None
-    return value if value.isprintable() else None
 
 
 async def _check_event_stream(response: Response) -> None:

@@ -31,6 +31,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ._hooks import Hook, HookEvent
+from ._http import generation_id
 
 if TYPE_CHECKING:
     from ._client import OpenRouter
@@ -147,10 +148,9 @@ def _failed(span: Any, error: BaseException) -> None:
 
 
 def _generation_id(span: Any, headers: Any) -> None:
-    if isinstance(headers, Mapping):
-        value = headers.get("X-Generation-Id")
-        if isinstance(value, str) and value:
-            span.set_attribute("openrouter.generation_id", value)
+    value = generation_id(headers) if isinstance(headers, Mapping) else None
+    if value:
+        span.set_attribute("openrouter.generation_id", value)
 
 
 def _response_attributes(span: Any, body: Mapping[str, Any]) -> None:

@@ -24,6 +24,7 @@ import orjson
 
 from .._convert import NO_EXTRA, response_model, transport_model
 from .._errors import StructuredOutputError
+from .._http import header_value
 from .._json import as_text, dumps
 
 __all__ = [
@@ -99,18 +100,6 @@ def _objects_only(value: Any) -> list[dict[str, Any]]:
 def _json_text(value: Any) -> str:
     # Arguments sent as an object: JSON text at any depth (orjson alone stops at 254 levels).
     return dumps(value).decode()
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    """``headers[name]`` by case-insensitive name, for any mapping (aiohttp's or a plain dict)."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, val in headers.items():
-        if key.lower() == lowered:
-            return val
-    return None
 
 
 # --------------------------------------------------------------------------- transport metadata
