@@ -17,7 +17,6 @@ body read to its end goes back to the pool.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import warnings
 import weakref
@@ -40,7 +39,7 @@ from ._hooks import CallInfo, Hooks
 from ._http import Response, Send, generation_id
 from ._retry import Retrier
 from ._sse import SSEComment, SSEParser
-from ._transport import MAX_ERROR_BODY, translate_exception
+from ._transport import read_error_body, translate_exception
 from .types.chunks import ChatCompletionChunk, chunk_from_wire
 from .types.events import KeepAlive, StreamEvent, TextDelta
 from .types.responses import ChatCompletion, ResponseInfo
@@ -630,9 +629,7 @@ async def _check_event_stream(response: Response) -> None:
         return
     from ._error_body import status_error_from_body
 
-    raw = b""
-    with contextlib.suppress(Exception):  # the body is evidence only; the type is what is wrong
-        raw = await response.read(MAX_ERROR_BODY)
+    raw = await read_error_body(response)
     error = status_error_from_body(
         response.status, raw, response.headers, content_type=content_type
     )

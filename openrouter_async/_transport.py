@@ -30,7 +30,14 @@ from ._errors import (
 )
 from ._http import Response
 
-__all__ = ["MAX_ERROR_BODY", "HTTPResponse", "Transport", "read_body", "translate_exception"]
+__all__ = [
+    "MAX_ERROR_BODY",
+    "HTTPResponse",
+    "Transport",
+    "read_body",
+    "read_error_body",
+    "translate_exception",
+]
 
 logger = logging.getLogger("openrouter_async")
 
@@ -288,22 +295,29 @@ class Transport:
         """Read at most ``MAX_ERROR_BODY`` bytes of an error body, close, build the error."""
         headers = dict(response.headers)
         try:
-            chunks: list[bytes] = []
-            size = 0
-            while size < MAX_ERROR_BODY:
-                chunk = await response.content.read(MAX_ERROR_BODY - size)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-            raw = b"".join(chunks)
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
-            raw = b""
+            raw = await read_error_body(HTTPResponse(response))
         finally:
             response.close()
         return status_error_from_body(
             response.status, raw, headers, content_type=response.content_type
         )
+
+
+async def read_error_body(response: Response) -> bytes:
+    """At most ``MAX_ERROR_BODY`` bytes of a body that is only evidence of an error; a
+    transport failure while reading just ends the evidence. The caller closes the response."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size < MAX_ERROR_BODY:
+            chunk = await response.read(MAX_ERROR_BODY - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+        pass
+    return b"".join(chunks)
 
 
 async def read_body(response: Response, limit: int) -> bytes:
