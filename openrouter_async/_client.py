@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 import orjson
 
-from ._config import ClientConfig, PoolLimits, RetryPolicy, Timeouts, merge_timeouts
+from ._config import (
+    ClientConfig,
+    PoolLimits,
+    RetryPolicy,
+    Timeouts,
+    merge_timeouts,
+    with_default_headers,
+)
 from ._deadline import DeadlineScope
 from ._errors import (
     APIError,
@@ -105,13 +112,7 @@ class OpenRouter:
         self._hooks = Hooks(hooks)
         policy = retry or RetryPolicy()
         if max_retries is not None:
-            policy = RetryPolicy(
-                max_retries=max_retries,
-                initial_backoff=policy.initial_backoff,
-                max_backoff=policy.max_backoff,
-                max_retry_after=policy.max_retry_after,
-                retry_read_timeouts=policy.retry_read_timeouts,
-            )
+            policy = attrs.evolve(policy, max_retries=max_retries)
         self._config = ClientConfig.build(
             api_key=api_key,
             base_url=base_url,
@@ -151,27 +152,13 @@ class OpenRouter:
         policy = retry or config.retry
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
-        merged = {**config.headers}
-        if default_headers:
-            from ._config import check_header
-
-            for name, value in default_headers.items():
-                check_header(name, value)
-                if name.lower() == "authorization":
-                    raise RequestValidationError(
-                        "set the key with api_key=, not a default header",
-                        path="headers.Authorization",
-                    )
-                merged[name] = value
         size = config.max_response_bytes if max_response_bytes is None else max_response_bytes
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise RequestValidationError("must be an integer >= 1", path="max_response_bytes")
         derived = object.__new__(OpenRouter)
         derived._config = attrs.evolve(
             config,
             timeouts=merge_timeouts(config.timeouts, timeout),
             retry=policy,
-            headers=merged,
+            headers=with_default_headers(config.headers, default_headers),
             max_response_bytes=size,
         )
         derived._transport = self._transport

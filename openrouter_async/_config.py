@@ -27,6 +27,8 @@ __all__ = [
     "Timeouts",
     "check_header",
     "check_header_value",
+    "resolve_proxy",
+    "with_default_headers",
 ]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -187,7 +189,10 @@ class ClientConfig:
     retry: RetryPolicy
     limits: PoolLimits
     #: A non-streaming body (decompressed) larger than this is refused with ProtocolError.
-    max_response_bytes: int = 32 * 1024 * 1024
+    #: Checked here, so ``attrs.evolve`` (``with_options``) checks it too.
+    max_response_bytes: int = attrs.field(
+        default=32 * 1024 * 1024, validator=lambda _i, _a, v: _check_size(v)
+    )
     #: The forward proxy for the base URL, or None (see :func:`resolve_proxy`).
     proxy: str | None = attrs.field(default=None, repr=False)
 
@@ -209,12 +214,7 @@ class ClientConfig:
         trust_env: bool = True,
         environ: Mapping[str, str] | None = None,
     ) -> ClientConfig:
-        if (
-            isinstance(max_response_bytes, bool)
-            or not isinstance(max_response_bytes, int)
-            or max_response_bytes < 1
-        ):
-            raise RequestValidationError("must be an integer >= 1", path="max_response_bytes")
+        _check_size(max_response_bytes)  # first: before the key or URL is even looked at
         env = os.environ if environ is None else environ
         key = api_key if api_key is not None else env.get(API_KEY_ENV) or None
         if key is not None:
@@ -260,18 +260,11 @@ class ClientConfig:
             headers["X-OpenRouter-Categories"] = check_header_value(
                 "X-OpenRouter-Categories", ",".join(cats)
             )
-        for name, value in (default_headers or {}).items():
-            check_header(name, value)
-            if name.lower() == "authorization":
-                raise RequestValidationError(
-                    "set the key with api_key=, not a default header", path="headers.Authorization"
-                )
-            headers[name] = value
         return cls(
             api_key=Secret(value=key) if key is not None else None,
             base_url=url,
             origin=f"{parts.scheme}://{parts.netloc}".lower(),
-            headers=headers,
+            headers=with_default_headers(headers, default_headers),
             timeouts=Timeouts.coerce(timeout),
             retry=retry,
             limits=limits,
@@ -286,6 +279,27 @@ class ClientConfig:
                 f"{API_KEY_ENV} environment variable"
             )
         return f"Bearer {self.api_key.get()}"
+
+
+def with_default_headers(
+    headers: Mapping[str, str], default_headers: Mapping[str, str] | None
+) -> dict[str, str]:
+    """``headers`` plus a caller's ``default_headers`` (which win), each name and value
+    checked; the key cannot be set this way."""
+    merged = dict(headers)
+    for name, value in (default_headers or {}).items():
+        check_header(name, value)
+        if name.lower() == "authorization":
+            raise RequestValidationError(
+                "set the key with api_key=, not a default header", path="headers.Authorization"
+            )
+        merged[name] = value
+    return merged
+
+
+def _check_size(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RequestValidationError("must be an integer >= 1", path="max_response_bytes")
 
 
 def resolve_proxy(
