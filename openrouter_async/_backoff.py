@@ -13,9 +13,10 @@ import time
 from collections.abc import Mapping
 
 from ._config import RetryPolicy
-from ._errors import APIError, APIStatusError
+from ._errors import APIError, APIStatusError, RateLimitError
 
 __all__ = [
+    "asks_to_slow_down",
     "backoff_delay",
     "parse_retry_after",
     "retry_wait",
@@ -90,3 +91,11 @@ def retry_wait(
                 # A huge or infinite ask is kept as such: next_wait refuses to sleep that long.
                 asked = float(value) if value < 1e15 else float("inf")
     return asked if asked is not None else backoff_delay(attempt, policy, rng)
+
+
+def asks_to_slow_down(error: BaseException) -> bool:
+    """A 429, or any answer that names a wait (``Retry-After``): the server is asking every
+    sender, not just this request, to hold off (the batch and Ray runners pause them all)."""
+    return isinstance(error, RateLimitError) or (
+        isinstance(error, APIStatusError) and error.retry_after is not None
+    )

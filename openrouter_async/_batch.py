@@ -47,8 +47,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import _retry
+from ._backoff import asks_to_slow_down
 from ._config import RetryPolicy, Timeouts
-from ._errors import APIError, APIStatusError, RateLimitError, RequestValidationError
+from ._errors import APIError, RequestValidationError
 from ._ratelimit import AdaptiveLimit, CoolDown, TokenBucket, TokenBudget, estimate_prompt_tokens
 from .types._fast_body import fast_chat_body
 from .types.responses import ChatCompletion, CompletionUsage
@@ -698,8 +699,7 @@ class Batch:
         """Every failed attempt, before the engine decides: a 429, or any answer that names
         a wait (``Retry-After``), starts a shared cool-down for that long and cuts the
         in-flight limit, even when this item gives up (the server said it is overloaded)."""
-        asked = isinstance(error, APIStatusError) and error.retry_after is not None
-        if asked or isinstance(error, RateLimitError):
+        if asks_to_slow_down(error):
             self._throttled += 1
             until = self._cooldown.extend(min(wait, self._policy.max_retry_after))
             self._limit.throttled(until)

@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pyarrow as pa
 
+from .._backoff import asks_to_slow_down
 from .._config import PoolLimits, RetryPolicy, Timeouts
-from .._errors import RateLimitError, RequestValidationError
+from .._errors import RequestValidationError
 from .._ratelimit import estimate_prompt_tokens
 from .._retry import Retrier
 from ._grants import GrantBook
@@ -313,8 +314,8 @@ class ChatProcessor:
                 )
             except BaseException as exc:
                 permits.failed(permit)
-                retry_after = getattr(exc, "retry_after", None)
-                if isinstance(exc, RateLimitError) or retry_after is not None:
+                if asks_to_slow_down(exc):
+                    retry_after = getattr(exc, "retry_after", None)
                     asked = retry_after if retry_after is not None else self.retry.initial_backoff
                     await permits.throttled(min(float(asked), self.retry.max_retry_after))
                 raise
