@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -242,3 +243,85 @@ def test_payload_mode_keeps_events_with_fields_whole() -> None:
         b"\xff",
     ]
     assert (parser.last_event_id, parser.retry) == ("7", 5)
+
+
+# -- 5. runs of plain data events (the payload mode's whole-chunk path) -------------------------
+
+# Pieces that make a run of ``data: value`` events almost right: a stray LF or CR, a second data
+# line, a field, a comment, ``data:`` without its space, a value that looks like a separator.
+RUN_PIECES = st.sampled_from(
+    [
+        b"data: {}\n\n",
+        b'data: {"a":1}\n\n',
+        b"data: \n\n",
+        b"data: data: x\n\n",
+        b"data: [DONE]\n\n",
+        b"data: a\nb\n\n",
+        b"data: a\r\n\r\n",
+        b"data: a\r\n\n",
+        b"data: a\rb\n\n",
+        b"data: a\n\n\n\n",
+        b"data: a\ndata: b\n\n",
+        b"data:x\n\n",
+        b": ping\n\n",
+        b"id: 3\ndata: c\n\n",
+        b"event: e\ndata: d\n\n",
+        b"\n\n",
+        b"data: \xff\xfe\n\n",
+        b"data: " + b"v" * 40 + b"\n\n",
+    ]
+)
+RUNS = st.lists(
+    st.one_of(RUN_PIECES, RUN_PIECES, RUN_PIECES, st.binary(max_size=6)), max_size=12
+).map(b"".join)
+
+
+@SETTINGS
+@given(st.data(), RUNS, st.sampled_from([8, 48, 32 * 1024 * 1024]))
+def test_runs_of_data_events_read_the_same_in_payload_mode(
+    data: st.DataObject, stream: bytes, cap: int
+) -> None:
+    chunks = data.draw(splits(stream))
+    # The event mode never takes the whole-chunk path: its events are the line loop's.
+    plain = outcome(chunks, max_event_bytes=cap)
+    parser = SSEParser(payloads=True, max_event_bytes=cap)
+    try:
+        got: list[Item | bytes] = []
+        for chunk in chunks:
+            if chunk:
+                got += parser.feed(chunk)
+        got += parser.feed(b"")
+    except ProtocolError:
+        assert plain == "ProtocolError"
+        return
+    assert plain != "ProtocolError"
+    items, last_id = plain
+    assert parser.last_event_id == last_id
+    as_events = [
+        SSEEvent(g.decode("utf-8", "replace"), "message", last_id_at, None)
+        if type(g) is bytes
+        else g
+        for g, last_id_at in zip(got, [getattr(i, "id", None) for i in items], strict=True)
+    ]
+    assert as_events == items
+    if cap > len(stream):
+        assert (items, last_id) == reference(stream)
+
+
+def test_a_run_of_data_events_skips_the_line_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = SSEParser._lines
+
+    def counting(self: SSEParser, lines: list[bytes], size: int) -> list[Item | bytes]:
+        calls.append(len(lines))
+        return real(self, lines, size)  # type: ignore[return-value]
+
+    monkeypatch.setattr(SSEParser, "_lines", counting)
+    parser = SSEParser(payloads=True)
+    stream = b": hi\n\n" + b"".join(b'data: {"n":%d}\n\n' % i for i in range(50))
+    got: list[Item | bytes] = []
+    for start in range(0, len(stream), 64):
+        got += parser.feed(stream[start : start + 64])
+    assert got == [SSEComment("hi")] + [b'{"n":%d}' % i for i in range(50)]
+    # Only the chunk with the comment (and a chunk cut between the two LFs) needs the loop.
+    assert len(calls) <= 3
