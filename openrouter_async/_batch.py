@@ -51,7 +51,6 @@ from ._backoff import asks_to_slow_down
 from ._config import RetryPolicy, Timeouts
 from ._errors import APIError, RequestValidationError
 from ._ratelimit import AdaptiveLimit, CoolDown, TokenBucket, TokenBudget, estimate_prompt_tokens
-from .types._fast_body import fast_chat_body
 from .types.responses import ChatCompletion, CompletionUsage
 
 if TYPE_CHECKING:
@@ -592,31 +591,16 @@ class Batch:
             return BatchResult(index=index, id=item_id, request=None, error=raw)
         chat = self._client.chat.completions
         try:
-            request: ChatRequest | Mapping[str, Any]
-            # The body is built and validated once, here, for every attempt of the item: a
-            # plain request the fast body path accepts is sent as it is, anything richer is
-            # built in full (create() takes the same two paths).
-            if isinstance(raw, Mapping):
-                body = fast_chat_body(raw)
-                if body is not None:
-                    request = raw
-                else:
-                    from .types.chat_request import coerce_chat_request
-
-                    request = coerce_chat_request(raw)
-                    body = chat._body(request, {})
-            elif _is_chat_request(raw):
-                request = raw
-                body = chat._body(raw, {})
-            else:
+            # The body is built and validated once, here, for every attempt of the item.
+            if not isinstance(raw, Mapping) and not _is_chat_request(raw):
                 raise RequestValidationError(
                     "a batch item must be a ChatRequest, a mapping of request fields or an "
                     f"(id, request) pair, got {type(raw).__name__}"
                 )
+            request, body = chat._item_body(raw)
         except Exception as exc:
             return BatchResult(index=index, id=item_id, request=None, error=exc)
 
-        policy = self._policy
         budget = self._budget
         estimate = 0
         if budget is not None:
@@ -627,48 +611,33 @@ class Batch:
                 messages = request["messages"]
                 max_tokens = request.get("max_completion_tokens") or request.get("max_tokens")
             estimate = budget.estimate(estimate_prompt_tokens(messages), max_tokens)
-        send = chat._send
-        total_timeout = self._client.config.timeouts.total
-        retrier = _retry.Retrier(
-            policy,
-            deadline=None,
-            describe=f"batch item {item_id!r}",
-            on_error=self._on_attempt_error,
-        )
+
+        # The first attempt runs inline and the retry engine is made only when it fails: an
+        # item that succeeds at once (nearly all) pays for no Retrier, closure or await level.
         first_sent: float | None = None
-
-        async def attempt() -> ChatCompletion:
-            nonlocal first_sent
-            await self._admit(estimate)
-            if first_sent is None:
-                first_sent = time.monotonic()
-                if total_timeout is not None:
-                    retrier.deadline = first_sent + total_timeout
-            self._in_flight += 1
-            try:
-                # One attempt per call: the retries are this engine's, with the batch's
-                # shared cool-down, not the client's.
-                completion = await send(
-                    body,
-                    max_retries=0,
-                    timeout=self._timeout,
-                    extra_headers=self._headers,
-                    extra_query=self._query,
-                )
-            except BaseException:
-                self._in_flight -= 1
-                self._release_gate()
-                if budget is not None:
-                    budget.refund(estimate)
-                raise
-            self._in_flight -= 1
-            self._release_gate()
-            return completion
-
+        retrier: _retry.Retrier | None = None
         try:
-            completion = await retrier.run(attempt)
+            await self._admit(estimate)
+            first_sent = time.monotonic()
+            try:
+                completion = await self._attempt(body, estimate)
+            except APIError as error:
+                total_timeout = self._client.config.timeouts.total
+                retrier = _retry.Retrier(
+                    self._policy,
+                    deadline=None if total_timeout is None else first_sent + total_timeout,
+                    describe=f"batch item {item_id!r}",
+                    on_error=self._on_attempt_error,
+                )
+
+                async def again() -> ChatCompletion:
+                    await self._admit(estimate)
+                    return await self._attempt(body, estimate)
+
+                completion = await retrier.run(again, failed=error)
         except Exception as exc:
-            self._retries += retrier.attempt
+            retries = retrier.attempt if retrier is not None else 0
+            self._retries += retries
             # Any failure, typed or not, is this item's result: one poison item never stops
             # the batch (and is never silently re-sent).
             return BatchResult(
@@ -676,24 +645,46 @@ class Batch:
                 id=item_id,
                 request=request,
                 error=exc,
-                attempts=retrier.attempt + 1,
+                attempts=retries + 1,
                 latency=time.monotonic() - first_sent if first_sent is not None else 0.0,
             )
-        self._retries += retrier.attempt
+        retries = retrier.attempt if retrier is not None else 0
+        self._retries += retries
         usage = completion.usage
         if budget is not None and usage is not None:
             budget.settle(estimate, usage.total_tokens, usage.completion_tokens)
         self._limit.succeeded()
         self._wake_gate()
-        assert first_sent is not None
         return BatchResult(
             index=index,
             id=item_id,
             request=request,
             completion=completion,
-            attempts=retrier.attempt + 1,
+            attempts=retries + 1,
             latency=time.monotonic() - first_sent,
         )
+
+    async def _attempt(self, body: bytes, estimate: int) -> ChatCompletion:
+        """One admitted attempt: ``create()``'s send with ``max_retries=0`` (the retries are
+        this engine's, with the batch's shared cool-down, not the client's)."""
+        self._in_flight += 1
+        try:
+            completion = await self._client.chat.completions._send(
+                body,
+                max_retries=0,
+                timeout=self._timeout,
+                extra_headers=self._headers,
+                extra_query=self._query,
+            )
+        except BaseException:
+            self._in_flight -= 1
+            self._release_gate()
+            if self._budget is not None:
+                self._budget.refund(estimate)
+            raise
+        self._in_flight -= 1
+        self._release_gate()
+        return completion
 
     def _on_attempt_error(self, error: APIError, wait: float) -> None:
         """Every failed attempt, before the engine decides: a 429, or any answer that names

@@ -15,7 +15,7 @@ import logging
 import ssl as ssl_module
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -329,32 +329,63 @@ class OpenRouter:
         deadline = self._deadline(timeouts)
         policy = config.retry if max_retries is None else self._retry_policy(max_retries)
 
+        hooks = self._hooks
+        call = None
+        if hooks:
+            call = CallInfo(method, path, body, streamed=False)
+            hooks.emit("request", call)
+        try:
+            # The first attempt runs inline; only a failure pays for the retry engine (one
+            # object, one loop, one closure): every await level here is paid again at each
+            # suspension of a request.
+            try:
+                if deadline is None:
+                    data, info = await self._exchange(
+                        method, url, path, headers, body, params, timeouts
+                    )
+                else:
+                    data, info = await self._bounded_exchange(
+                        deadline, method, url, path, headers, body, params, timeouts
+                    )
+            except APIError as error:
+                if policy.max_retries == 0:
+                    raise
+                exchange = (method, url, path, headers, body, params, timeouts)
+                data, info = await self._retry(error, policy, deadline, exchange, call)
+        except BaseException as exc:
+            if call is not None:
+                hooks.emit("error", call, error=exc)
+            raise
+        if call is not None:
+            hooks.emit("response", call, status=info.status_code, headers=info.headers, body=data)
+        return data, info
+
+    async def _retry(
+        self,
+        first: APIError,
+        policy: RetryPolicy,
+        deadline: float | None,
+        exchange: tuple[Any, ...],
+        call: CallInfo | None,
+    ) -> tuple[Any, ResponseInfo]:
+        """The attempts after a failed first one, through the retry engine."""
+
         async def attempt() -> tuple[Any, ResponseInfo]:
             if deadline is None:
-                return await self._exchange(method, url, path, headers, body, params, timeouts)
-            return await self._bounded_exchange(
-                deadline, method, url, path, headers, body, params, timeouts
-            )
+                return await self._exchange(*exchange)
+            return await self._bounded_exchange(deadline, *exchange)
 
-        hooks = self._hooks
-        if not hooks:
-            return await _with_retries(attempt, policy, deadline, f"{method} {path}")
-        call = CallInfo(method, path, body, streamed=False)
-        hooks.emit("request", call)
+        on_retry = None
+        if call is not None:
+            hooks = self._hooks
 
-        def on_retry(error: APIError, wait: float) -> None:
-            call.attempts += 1
-            hooks.emit("retry", call, error=error, wait=wait)
+            def on_retry(error: APIError, wait: float) -> None:
+                call.attempts += 1
+                hooks.emit("retry", call, error=error, wait=wait)
 
-        try:
-            data, info = await _with_retries(
-                attempt, policy, deadline, f"{method} {path}", on_retry=on_retry
-            )
-        except BaseException as exc:
-            hooks.emit("error", call, error=exc)
-            raise
-        hooks.emit("response", call, status=info.status_code, headers=info.headers, body=data)
-        return data, info
+        method, _url, path = exchange[:3]
+        retrier = Retrier(policy, deadline=deadline, describe=f"{method} {path}", on_retry=on_retry)
+        return await retrier.run(attempt, failed=first)
 
     def add_hook(self, hook: Hook) -> None:
         """Call ``hook(event)`` at every step of every call (see :mod:`openrouter_async._hooks`;
@@ -483,26 +514,6 @@ class OpenRouter:
         if cached is None:
             cached = self._policies[max_retries] = attrs.evolve(policy, max_retries=max_retries)
         return cached
-
-
-async def _with_retries(
-    attempt: Callable[[], Awaitable[T]],
-    policy: RetryPolicy,
-    deadline: float | None,
-    describe: str,
-    *,
-    on_retry: Callable[[APIError, float], None] | None = None,
-) -> T:
-    try:
-        return await attempt()
-    except APIError as error:
-        if policy.max_retries == 0:
-            raise
-        first = error
-    # Only a failed first attempt pays for the retry engine (one object, one loop).
-    retrier = Retrier(policy, deadline=deadline, describe=describe, on_retry=on_retry)
-    await retrier.backoff(first)
-    return await retrier.run(attempt)
 
 
 def _merge_query(params: Mapping[str, str] | None, extra: Mapping[str, str]) -> dict[str, str]:

@@ -13,6 +13,11 @@ Two conventions, both decided here and nowhere else:
   :func:`_make_response_structure`), and every failure is a ``ResponseValidationError``.
 
 Unions of JSON scalars (``int | str`` error codes, ``str | list`` content) pass through as they are.
+
+cattrs itself (about 0.7 MB of modules) is imported only when something needs it: unstructuring,
+a field whose value is not of its declared JSON type, or a class that is not a response model.
+Structuring a well-formed response (``create()``, a batch, a stream's usage) runs only the
+generated functions, which need no cattrs.
 """
 
 from __future__ import annotations
@@ -26,15 +31,15 @@ from types import MappingProxyType
 from typing import Any, NoReturn, TypeVar
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_unstructure_fn, override
-from cattrs.strategies import configure_union_passthrough
 
 from ._errors import OpenRouterError, ResponseValidationError
 
+if typing.TYPE_CHECKING:
+    import cattrs
+
 __all__ = [
     "NO_EXTRA",
-    "converter",
+    "get_converter",
     "request_model",
     "response_model",
     "structure",
@@ -72,6 +77,8 @@ def _wire_name(field: attrs.Attribute[Any]) -> str:
 
 
 def _make_request_unstructure(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any], Any]:
+    from cattrs.gen import make_dict_unstructure_fn, override
+
     overrides: dict[str, Any] = {}
     extra_name = None
     for field in attrs.fields(cls):
@@ -129,9 +136,7 @@ def _bad_value(where: str, tp: Any, value: Any, exc: BaseException | None) -> st
     return f"{where}: cannot read a JSON {kind} as {_type_label(tp)}{detail}"
 
 
-def _fallback(
-    conv: cattrs.Converter, where: str, tp: Any, repair: Callable[[Any], Any] | None
-) -> Callable[[Any], Any]:
+def _fallback(where: str, tp: Any, repair: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
     """The slow path of one field: its ``repair``, else cattrs' hook for its type (looked up on
     first use), with every failure reported as :class:`ResponseValidationError`."""
     hook: list[Callable[[Any, Any], Any]] = []
@@ -141,7 +146,7 @@ def _fallback(
             if repair is not None:
                 return repair(value)
             if not hook:
-                hook.append(conv.get_structure_hook(tp))
+                hook.append(get_converter().get_structure_hook(tp))
             return hook[0](value, tp)
         except OpenRouterError:
             raise
@@ -205,14 +210,25 @@ _LITERALS = (str, int, bool, type(None))
 _GENERATING: set[type] = set()  # classes whose hook is being generated (for recursive models)
 
 
-def _nested_hook(conv: cattrs.Converter, inner: type) -> Callable[..., Any]:
+def _nested_hook(inner: type) -> Callable[..., Any]:
     if inner in _GENERATING:  # a model containing itself: its hook does not exist yet
-        return lambda value: conv.get_structure_hook(inner)(value, inner)
-    hook: Callable[..., Any] = conv.get_structure_hook(inner)
-    return hook
+        return lambda value: _response_structure(inner)(value)
+    return _response_structure(inner)
 
 
-def _make_response_structure(cls: type[Any], conv: cattrs.Converter) -> Callable[..., Any]:
+#: The generated structure function of each response model, made on first use. The
+#: converter's hook for a response model is this same function (see :func:`_configure`).
+_STRUCTURERS: dict[type, Callable[..., Any]] = {}
+
+
+def _response_structure(cls: type[Any]) -> Callable[..., Any]:
+    function = _STRUCTURERS.get(cls)
+    if function is None:
+        function = _STRUCTURERS[cls] = _make_response_structure(cls)
+    return function
+
+
+def _make_response_structure(cls: type[Any]) -> Callable[..., Any]:
     """Generate ``structure(data, _type=None)`` for the response class ``cls``.
 
     Per field: absent or ``null`` means the default (API reference §0: ``null`` is "not set");
@@ -224,12 +240,12 @@ def _make_response_structure(cls: type[Any], conv: cattrs.Converter) -> Callable
     attrs.resolve_types(cls)
     _GENERATING.add(cls)
     try:
-        return _generate(cls, conv)
+        return _generate(cls)
     finally:
         _GENERATING.discard(cls)
 
 
-def _generate(cls: type[Any], conv: cattrs.Converter) -> Callable[..., Any]:
+def _generate(cls: type[Any]) -> Callable[..., Any]:
     name = cls.__name__
     scope: dict[str, Any] = {
         "new": object.__new__,
@@ -275,7 +291,7 @@ def _generate(cls: type[Any], conv: cattrs.Converter) -> Callable[..., Any]:
             scope[f"default{i}"] = default
             value_if_null = f"default{i}"
         where = f"{name}.{field.name}"
-        scope[f"fb{i}"] = _fallback(conv, where, field.type, field.metadata.get("repair"))
+        scope[f"fb{i}"] = _fallback(where, field.type, field.metadata.get("repair"))
         lines.append(f"    v = get({wire!r})")
         if kind == "any":
             lines += ["    if v is None:", f"        v = {value_if_null}"]
@@ -287,10 +303,10 @@ def _generate(cls: type[Any], conv: cattrs.Converter) -> Callable[..., Any]:
                 lines.append(f"    if v.__class__ is {inner.__name__}:")
                 lines.append("        pass")
             elif kind == "model":
-                scope[f"hook{i}"] = _nested_hook(conv, inner)
+                scope[f"hook{i}"] = _nested_hook(inner)
                 lines += ["    if v.__class__ is dict:", f"        v = hook{i}(v)"]
             elif kind == "models":
-                scope[f"hook{i}"] = _nested_hook(conv, inner)
+                scope[f"hook{i}"] = _nested_hook(inner)
                 lines += [
                     "    if v.__class__ is list:",
                     # map(): no comprehension frame per list; null items are rare
@@ -374,6 +390,8 @@ def _make_response_unstructure(cls: type[Any], conv: cattrs.Converter) -> Callab
     """Back to the wire shape: declared fields under their wire names, unknown keys from
     ``extra`` merged back, and nothing that is not wire data (``response``, aliases kept
     only for comparison: fields declared with ``eq=False``)."""
+    from cattrs.gen import make_dict_unstructure_fn, override
+
     overrides: dict[str, Any] = {}
     for field in attrs.fields(cls):
         if field.name == "extra" or not field.eq:
@@ -394,6 +412,8 @@ def _make_response_unstructure(cls: type[Any], conv: cattrs.Converter) -> Callab
 
 
 def _configure(conv: cattrs.Converter) -> None:
+    from cattrs.strategies import configure_union_passthrough
+
     configure_union_passthrough(int | float | str | bool | None, conv)
     conv.register_structure_hook_factory(
         lambda t: _optional_inner(t) is not None, lambda t: _make_optional(t, conv)
@@ -401,9 +421,7 @@ def _configure(conv: cattrs.Converter) -> None:
     conv.register_unstructure_hook_factory(
         lambda t: t in _REQUEST_MODELS, lambda t: _make_request_unstructure(t, conv)
     )
-    conv.register_structure_hook_factory(
-        lambda t: t in _RESPONSE_MODELS, lambda t: _make_response_structure(t, conv)
-    )
+    conv.register_structure_hook_factory(lambda t: t in _RESPONSE_MODELS, _response_structure)
     conv.register_unstructure_hook_factory(
         lambda t: t in _RESPONSE_MODELS, lambda t: _make_response_unstructure(t, conv)
     )
@@ -411,24 +429,38 @@ def _configure(conv: cattrs.Converter) -> None:
     conv.register_structure_hook_func(lambda t: t is Any, lambda v, _: v)
 
 
-# detailed_validation off: callers translate any failure into one typed SDK error anyway.
-converter = cattrs.Converter(detailed_validation=False)
-_configure(converter)
+_CONVERTER: list[cattrs.Converter] = []
+
+
+def get_converter() -> cattrs.Converter:
+    """The SDK's one cattrs converter, configured on first use."""
+    if not _CONVERTER:
+        import cattrs
+
+        # detailed_validation off: callers translate any failure into one typed SDK error anyway.
+        conv = cattrs.Converter(detailed_validation=False)
+        _configure(conv)
+        _CONVERTER.append(conv)
+    return _CONVERTER[0]
 
 
 def structure(data: Any, cls: type[T]) -> T:
     """Structure JSON-like data into ``cls`` with the SDK's one converter."""
-    return converter.structure(data, cls)
+    if cls in _RESPONSE_MODELS:  # the hook the converter would dispatch to, without cattrs
+        result: T = _response_structure(cls)(data)
+        return result
+    return get_converter().structure(data, cls)
 
 
 def structurer(cls: type[T]) -> Callable[[Any], T]:
     """The generated one-argument structure function of a response model: what
     ``structure(data, cls)`` calls, without the converter's dispatch on each call."""
-    # The generated hook takes the type argument as optional: one argument is enough.
-    hook: Callable[[Any], T] = converter.get_structure_hook(cls)  # type: ignore[assignment]
+    if cls not in _RESPONSE_MODELS:
+        raise TypeError(f"{cls.__name__} is not a response model")
+    hook: Callable[[Any], T] = _response_structure(cls)
     return hook
 
 
 def unstructure(obj: Any) -> Any:
     """Unstructure an attrs model (or a container of them) into JSON-ready data."""
-    return converter.unstructure(obj)
+    return get_converter().unstructure(obj)

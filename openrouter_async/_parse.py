@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._convert import NO_EXTRA, structurer
-from ._error_body import error_from_payload
 from ._errors import APIStatusError, ResponseValidationError
 from ._http import generation_id
 from .types.responses import ChatCompletion, ChatMessage
@@ -33,10 +32,20 @@ def _body_error(
     user_id: Any = None,
     generation_id: str | None = None,
 ) -> APIStatusError:
-    exc = error_from_payload(status_code, {"error": error, "user_id": user_id}, headers)
+    exc = _error_from_payload(status_code, {"error": error, "user_id": user_id}, headers)
     if exc.generation_id is None:
         exc.generation_id = generation_id
     return exc
+
+
+def _error_from_payload(
+    status_code: int, data: dict[str, Any], headers: Mapping[str, str] | None
+) -> APIStatusError:
+    # Imported on the error path only: the error-body parser (with the html module it uses) is
+    # ~0.5 MB that a process whose requests all succeed never loads.
+    from ._error_body import error_from_payload
+
+    return error_from_payload(status_code, data, headers)
 
 
 class IdSynth:
@@ -126,7 +135,7 @@ def parse_chat_completion(
             f"expected a JSON object as the response body, got {type(data).__name__}"
         )
     if data.get("error") is not None:
-        exc = error_from_payload(status_code, data, headers)
+        exc = _error_from_payload(status_code, data, headers)
         if exc.generation_id is None:
             exc.generation_id = _body_id(data)
         raise exc

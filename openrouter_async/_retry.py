@@ -100,11 +100,17 @@ class Retrier:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def run(self, attempt_fn: Callable[[], Awaitable[T]]) -> T:
-        """Run ``attempt_fn()`` until it succeeds or :meth:`backoff` gives up."""
+    async def run(
+        self, attempt_fn: Callable[[], Awaitable[T]], *, failed: APIError | None = None
+    ) -> T:
+        """Run ``attempt_fn()`` until it succeeds or :meth:`backoff` gives up.
+
+        ``failed`` is the error of a first attempt the caller already made itself: callers run
+        the first attempt inline, so a request that succeeds at once makes no Retrier."""
         while True:
+            if failed is not None:
+                await self.backoff(failed)
             try:
                 return await attempt_fn()
             except APIError as error:
                 failed = error
-            await self.backoff(failed)

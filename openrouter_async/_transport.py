@@ -18,7 +18,6 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from ._config import ClientConfig, Timeouts
-from ._error_body import status_error_from_body
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -293,6 +292,10 @@ class Transport:
 
     async def status_error(self, response: aiohttp.ClientResponse) -> APIStatusError:
         """Read at most ``MAX_ERROR_BODY`` bytes of an error body, close, build the error."""
+        # Imported here: the error-body parser (and the html module it uses) is ~0.5 MB that a
+        # process whose requests all succeed never needs.
+        from ._error_body import status_error_from_body
+
         headers = dict(response.headers)
         try:
             raw = await read_error_body(HTTPResponse(response))

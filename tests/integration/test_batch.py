@@ -586,3 +586,28 @@ async def test_an_untyped_failure_outside_the_request_stays_with_its_item(
     assert isinstance(results["i2"].error, RuntimeError)
     assert all(results[f"i{i}"].ok for i in (0, 1, 3, 4, 5))
     assert len(emulator.requests) == 5
+
+
+def test_an_item_body_is_held_at_its_exact_size() -> None:
+    """A body lives as long as its request is in flight: orjson's 4 KiB growth buffer must not
+    come with it (256 in flight held 1 MB of slack), on the fast path or the full one."""
+    from openrouter_async._resources.chat import ChatCompletions
+    from openrouter_async.types.chat_request import ChatRequest
+
+    plain = {"model": "m", "messages": user("hi")}
+    rich = ChatRequest(model="m", messages=user("hi"), temperature=0.5)
+    nested = {**plain, "extra_body": {"x": 1}}  # not for the fast path: built in full
+    for item in (plain, rich, nested):
+        ChatCompletions._item_body(item)  # the first call may load and cache things
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            request, body = ChatCompletions._item_body(item)
+            assert request is item if item is not nested else isinstance(request, ChatRequest)
+            del request  # only the body is measured
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert b'"model":"m"' in body
+        assert held < 2048, (item, held, len(body))  # over 4 KiB before

@@ -56,3 +56,28 @@ def test_objects_without_unknown_keys_share_one_read_only_extra() -> None:
     )
     assert usage.extra is NO_EXTRA and other.extra is NO_EXTRA
     assert usage.extra == {}
+
+
+def test_a_well_formed_response_needs_neither_cattrs_nor_the_error_parser() -> None:
+    """The batch and create() path loads no cattrs (about 0.7 MB) and no error-body parser
+    (with html, 0.5 MB) while every answer is well formed; both load when first needed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, openrouter_async, openrouter_async._batch, openrouter_async._parse as p\n"
+        "import openrouter_async._resources.chat\n"
+        f"done = p.parse_chat_completion({WIRE!r})\n"
+        "assert done.usage.total_tokens == 4 and done.extra == {'brand_new_top_level': {'x': 1}}\n"
+        "lazy = ('cattrs', 'html', 'openrouter_async._error_body')\n"
+        "print(*[m in sys.modules for m in lazy])\n"
+        "from openrouter_async._convert import unstructure\n"
+        "assert unstructure(done.usage)['total_tokens'] == 4\n"
+        "try:\n"
+        "    p.parse_chat_completion({'error': {'code': 429, 'message': 'slow'}})\n"
+        "except openrouter_async.RateLimitError:\n"
+        "    pass\n"
+        "print(*[m in sys.modules for m in lazy])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["False False False", "True True True"]

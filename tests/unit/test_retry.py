@@ -269,3 +269,51 @@ async def test_on_error_sees_every_failed_attempt() -> None:
     with pytest.raises(RateLimitError):
         await retrier.run(attempt)
     assert [name for name, _ in seen] == ["RateLimitError"] * 3
+
+
+async def test_run_continues_after_a_first_attempt_the_caller_made() -> None:
+    """``failed=``: the caller ran attempt one inline; the engine judges that error first, so
+    the attempts are counted and bounded exactly as if it had run it."""
+    seen: list[str] = []
+    calls: list[int] = []
+
+    async def attempt() -> str:
+        calls.append(1)
+        if len(calls) < 2:
+            raise ServiceUnavailableError("down", status_code=503)
+        return "ok"
+
+    retrier = Retrier(
+        RetryPolicy(max_retries=2),
+        deadline=None,
+        describe="t",
+        on_error=lambda error, wait: seen.append(type(error).__name__),
+    )
+    first = RateLimitError("later", status_code=429, retry_after=0)
+    assert await retrier.run(attempt, failed=first) == "ok"
+    assert (len(calls), retrier.attempt) == (2, 2)
+    assert seen == ["RateLimitError", "ServiceUnavailableError"]
+
+    # the budget counts the caller's attempt: max_retries=2 allows two more, not three
+    calls.clear()
+
+    async def always_down() -> str:
+        calls.append(1)
+        raise ServiceUnavailableError("down", status_code=503)
+
+    with pytest.raises(ServiceUnavailableError):
+        await engine(RetryPolicy(max_retries=2)).run(always_down, failed=first)
+    assert len(calls) == 2
+
+
+async def test_run_raises_a_first_error_that_may_not_be_retried_without_sending() -> None:
+    calls: list[int] = []
+
+    async def attempt() -> str:
+        calls.append(1)
+        return "ok"
+
+    first = BadRequestError("bad", status_code=400)
+    with pytest.raises(BadRequestError) as caught:
+        await engine().run(attempt, failed=first)
+    assert caught.value is first and calls == []
