@@ -31,6 +31,7 @@ from ._accumulate import Accumulator
 from ._accumulate import CallState as _AccCall
 from ._accumulate import ChoiceState as _AccChoice
 from ._convert import structure
+from ._envelope import learn as learn_envelope
 from ._error_body import error_from_payload
 from ._errors import (
     IncompleteStreamError,
@@ -74,6 +75,9 @@ _TD_INDEX, _TD_ID, _TD_NAME, _TD_ARGUMENTS, _TD_CHOICE = _setters(
     ToolCallDelta, "index", "id", "name", "arguments", "choice_index"
 )
 _JSONDecodeError = orjson.JSONDecodeError
+# head, tail, len(head), the shortest payload that can hold a string, choice state and index
+_Envelope = tuple[bytes, bytes, int, int, "_Choice", int]
+_LEARN_ATTEMPTS = 8  # typical chunks whose envelope is searched, per stream
 _UNPARSED: Any = object()  # _feed's "parse the payload yourself"
 _PREVIEW = 120
 
@@ -194,6 +198,10 @@ class StreamDecoder:
         self._meta: dict[str, Any] = {}
         self._meta_missing: tuple[str, ...] = _META
         self._ids = IdSynth(None)
+        # The learned byte envelope of this stream's token chunks (see _envelope), and how many
+        # more typical chunks may be searched for one.
+        self._envelope: _Envelope | None = None
+        self._learning = _LEARN_ATTEMPTS
 
     # ------------------------------------------------------------------ public state
 
@@ -248,7 +256,26 @@ class StreamDecoder:
         known = self._choices
         chat = self._chat
         typical = 0  # chunks decoded inline, not yet in self._count (added before _feed runs)
+        envelope = self._envelope
         for item in items:
+            if envelope is not None and item.__class__ is bytes:
+                # A token chunk in the learned envelope: only its text is parsed (_envelope).
+                head, tail, cut, shortest, in_state, in_index = envelope
+                if len(item) > shortest and item.startswith(head) and item.endswith(tail):
+                    try:
+                        text = _loads(item[cut : len(item) - len(tail)])
+                    except _JSONDecodeError:
+                        text = None
+                    if text.__class__ is str:
+                        got = True
+                        typical += 1
+                        if text:
+                            in_state.acc.text.append(text)
+                            event = _new(TextDelta)
+                            _set_text(event, text)
+                            _set_choice_index(event, in_index)
+                            append(event)
+                        continue
             if item.__class__ is not bytes:
                 if item.__class__ is SSEComment:
                     append(self.keep_alive(item.text))
@@ -310,12 +337,25 @@ class StreamDecoder:
                                 _set_text(event, content)
                                 _set_choice_index(event, ci)
                                 append(event)
+                            if self._learning:
+                                envelope = self._learn(item, chunk, content, ci, state)
                             continue
             self._count += typical
             typical = 0
             self._feed(item, out, chunk)
         self._count += typical
         return got
+
+    def _learn(
+        self, payload: bytes, chunk: dict[str, Any], content: str, ci: int, state: _Choice
+    ) -> _Envelope | None:
+        """Learn the envelope of this typical chunk (a new one replaces the old)."""
+        self._learning -= 1
+        found = learn_envelope(payload, chunk, content)
+        if found is not None:
+            head, tail = found
+            self._envelope = (head, tail, len(head), len(head) + len(tail) + 1, state, ci)
+        return self._envelope
 
     def _feed(self, data: str | bytes, out: list[Any], chunk: Any = _UNPARSED) -> Any:
         """Decode one payload (``chunk``: its JSON, when already parsed); return the chunk

@@ -38,7 +38,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
-from typing import NoReturn, final
+from typing import Any, NoReturn, final
 
 from ._errors import ProtocolError
 
@@ -271,16 +271,16 @@ class SSEParser:
                 return None
             out = self._feed_lines(data[:start])
             data = data[start:]
-            run = None
+            rest_out = None
             if not (self._data or self._event_fields or self._pending):
-                run = self._payload_run(data)
-            return out + (self._feed_lines(data) if run is None else run)
+                rest_out = self._payload_run(data)
+            return out + (self._feed_lines(data) if rest_out is None else rest_out)
         run = data[:end]
         if pending:
             run = b"".join(pending) + run
         if len(run) > self._max:
             return None  # the line loop applies the cap event by event
-        values = run.split(b"\n\ndata: ")
+        values: list[Any] = run.split(b"\n\ndata: ")
         first = values[0]
         if first[:6] != b"data: ":
             return None
@@ -294,7 +294,7 @@ class SSEParser:
             pending.append(rest)
             if self._held + self._pending_len > self._max:
                 self._fail()
-        return values  # type: ignore[return-value]
+        return values
 
     def _strip_bom(self, data: bytes) -> bytes:
         # The BOM may arrive split over the first chunks: hold up to two bytes until it is clear.

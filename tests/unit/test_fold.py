@@ -10,6 +10,7 @@ the stream yielded, except for what events do not carry, listed here and in ``_a
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import attrs
@@ -232,6 +233,8 @@ def test_near_typical_chunks_decode_exactly_as_feed(items: list[Any]) -> None:
 
 def same_as_feed(items: list[Any]) -> None:
     by_feed, by_items = StreamDecoder(), StreamDecoder()
+    # Tool-call ids made up for a stream without an id are random per stream: make them agree.
+    by_feed._ids.generation = by_items._ids.generation = "same"
 
     def feed_each(events: list[Any]) -> None:
         for item in items:
@@ -250,3 +253,169 @@ def same_as_feed(items: list[Any]) -> None:
     assert item_error == feed_error
     assert by_items.partial() == by_feed.partial()
     assert (by_items.done, by_items._count) == (by_feed.done, by_feed._count)
+
+
+# ---------------------------------------------------------------- the learned byte envelope
+#
+# Token chunks whose bytes around the content string repeat are decoded by parsing only that
+# string (``_envelope``). Whatever a server puts between (or around) those bytes, the result
+# must be what parsing the whole chunk gives.
+
+ENVELOPE = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["gen-1", "gen-2", 'gen-"content":"x"', "gen-\\", ""]),
+        "index": st.integers(0, 1),
+        "role": st.booleans(),
+        "extra_before": st.sampled_from([None, "", '"content":"', "a"]),
+        "fingerprint": st.sampled_from([None, "fp", '"}]}', "a"]),
+        "object_first": st.booleans(),
+        "finish": st.none(),
+    }
+)
+# How servers spell a JSON string: orjson's, Python's json with ASCII escapes, with spaces.
+ENCODERS = st.sampled_from(
+    [
+        orjson.dumps,
+        lambda v: json.dumps(v).encode(),
+        lambda v: json.dumps(v, ensure_ascii=False, separators=(", ", ": ")).encode("utf-8"),
+    ]
+)
+MIDDLE_TEXT = st.text(
+    st.one_of(st.characters(blacklist_categories=["Cs"]), st.sampled_from('"\\{}[],:\n\x00é🎉')),
+    max_size=6,
+)
+# The text of a chunk, often equal to another string in its envelope.
+CONTENT = st.one_of(
+    MIDDLE_TEXT, st.sampled_from(["fp", "fp2", "gen-1", "assistant", "chat.completion.chunk", "a"])
+)
+# Middles that are not one string token, or are one in a form another encoder would not use.
+HOSTILE_MIDDLES = st.sampled_from(
+    [
+        b'"a","content":"b"',
+        b'"a"}',
+        b'"a\\"',
+        b'"a" "b"',
+        b'"a",',
+        b' "a" ',
+        b'"\\ud800"',
+        b'"\\u00e9"',
+        b'"\xff"',
+        b"1",
+        b"12",
+        b"true",
+        b'["a"]',
+        b'{"a":1}',
+        b"null",
+        b"[]",
+        b"{}",
+        b'"',
+        b"",
+        b'"a"}],"usage":{"prompt_tokens":1},"x":[{"y":"',
+        b'"a"},"finish_reason":"stop","z":{"w":"',
+    ]
+)
+
+
+def _chunk(env: dict[str, Any], content: str) -> dict[str, Any]:
+    delta: dict[str, Any] = {"role": "assistant"} if env["role"] else {}
+    delta["content"] = content
+    chunk: dict[str, Any] = {"object": "chat.completion.chunk"} if env["object_first"] else {}
+    chunk["id"] = env["id"]
+    if env["extra_before"] is not None:
+        chunk["x"] = env["extra_before"]
+    chunk["choices"] = [
+        {"index": env["index"], "delta": delta, "finish_reason": env["finish"], "logprobs": None}
+    ]
+    if env["fingerprint"] is not None:
+        chunk["system_fingerprint"] = env["fingerprint"]
+    return chunk
+
+
+@st.composite
+def enveloped_items(draw: st.DrawFn) -> list[Any]:
+    env = draw(ENVELOPE)
+    encode = draw(ENCODERS)
+    # The whole chunk spelled by the encoder, and its head and tail around a marker string.
+    marker = "\x01marker\x02"
+    whole = encode(_chunk(env, marker))
+    head, _, tail = whole.partition(encode(marker))
+    items: list[Any] = []
+    for _ in range(draw(st.integers(2, 10))):
+        kind = draw(st.integers(0, 5))
+        if kind <= 2:
+            items.append(head + encode(draw(CONTENT)) + tail)
+        elif kind == 3:
+            items.append(head + draw(HOSTILE_MIDDLES) + tail)
+        elif kind == 4:
+            # Another envelope: often the same length (another index or id), so only its
+            # head or only its tail differs.
+            other = dict(
+                env,
+                fingerprint=draw(st.sampled_from([None, "fp", "fp2", "a"])),
+                index=draw(st.integers(0, 1)),
+                id=draw(st.sampled_from(["gen-1", "gen-2"])),
+                finish=draw(st.sampled_from([None, "st", "stop"])),  # "st": as long as null
+            )
+            items.append(encode(_chunk(other, draw(CONTENT))))
+        else:
+            items.append(draw(ITEM))
+    return items
+
+
+@settings(max_examples=400, deadline=None)
+@given(enveloped_items())
+def test_the_learned_envelope_decodes_exactly_as_feed(items: list[Any]) -> None:
+    same_as_feed(items)
+
+
+def test_a_stream_of_token_chunks_uses_the_learned_envelope() -> None:
+    env = {"id": "g", "index": 0, "role": True, "extra_before": None}
+    env |= {"fingerprint": "fp", "object_first": True, "finish": None}
+    items = [orjson.dumps(_chunk(env, f"t{i}")) for i in range(50)]
+    decoder = StreamDecoder()
+    events: list[Any] = []
+    decoder.feed_items(items, events)
+    assert [ev.text for ev in events] == [f"t{i}" for i in range(50)]
+    # Learned from the first chunk, and used for all the others.
+    assert decoder._envelope is not None and decoder._learning == 7
+    assert decoder.partial().choices[0].message.content == "".join(f"t{i}" for i in range(50))
+
+
+def test_a_text_equal_to_a_later_string_is_not_taken_for_it() -> None:
+    # The learned chunk's text is also its fingerprint, which comes later in its bytes.
+    env = {"id": "g", "index": 0, "role": True, "extra_before": None}
+    env |= {"fingerprint": "fp", "object_first": True, "finish": None}
+    items = [orjson.dumps(_chunk(env, "x")), orjson.dumps(_chunk(env, "fp"))]
+    items.append(orjson.dumps(_chunk(env | {"fingerprint": "zz"}, "fp")))
+    items.append(orjson.dumps(_chunk(env, "y")))
+    decoder = StreamDecoder()
+    events: list[Any] = []
+    decoder.feed_items(items, events)
+    assert [ev.text for ev in events] == ["x", "fp", "fp", "y"]
+    assert decoder._envelope is not None and decoder._envelope[1].startswith(b"}")
+
+
+def test_bytes_of_the_same_length_around_the_text_are_not_the_envelope() -> None:
+    env = {"id": "g", "index": 0, "role": True, "extra_before": None}
+    env |= {"fingerprint": "fp", "object_first": True, "finish": None}
+    items = [orjson.dumps(_chunk(env, text)) for text in ("a", "b")]
+    items.append(orjson.dumps(_chunk(env | {"index": 1}, "c")))  # another head
+    items.append(orjson.dumps(_chunk(env | {"finish": "st"}, "d")))  # another tail
+    same_as_feed(items)
+    decoder = StreamDecoder()
+    events: list[Any] = []
+    decoder.feed_items(items, events)
+    assert [type(ev).__name__ for ev in events] == ["TextDelta"] * 4 + ["Finish"]
+    assert [ev.choice_index for ev in events] == [0, 0, 1, 0, 0]
+
+
+def test_the_envelope_is_learned_from_ascii_escaped_chunks_too() -> None:
+    env = {"id": "g", "index": 0, "role": False, "extra_before": None}
+    env |= {"fingerprint": None, "object_first": False, "finish": None}
+    texts = ["é", "🎉 x", '"q"', "\\", "ok"]
+    items = [json.dumps(_chunk(env, text)).encode() for text in texts * 3]
+    decoder = StreamDecoder()
+    events: list[Any] = []
+    decoder.feed_items(items, events)
+    assert [ev.text for ev in events] == texts * 3
+    assert decoder._learning == 7  # one search, then every chunk in the envelope
