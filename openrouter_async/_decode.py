@@ -257,92 +257,90 @@ class StreamDecoder:
         chat = self._chat
         typical = 0  # chunks decoded inline, not yet in self._count (added before _feed runs)
         envelope = self._envelope
+        state: _Choice | None
         for item in items:
+            state = None  # set when the item is a typical token chunk (content, ci: its text)
             if envelope is not None and item.__class__ is bytes:
                 # A token chunk in the learned envelope: only its text is parsed (_envelope).
                 head, tail, cut, shortest, in_state, in_index = envelope
                 if len(item) > shortest and item.startswith(head) and item.endswith(tail):
                     try:
-                        text = _loads(item[cut : len(item) - len(tail)])
+                        content = _loads(item[cut : len(item) - len(tail)])
                     except _JSONDecodeError:
-                        text = None
-                    if text.__class__ is str:
-                        got = True
-                        typical += 1
-                        if text:
-                            in_state.acc.text.append(text)
-                            event = _new(TextDelta)
-                            _set_text(event, text)
-                            _set_choice_index(event, in_index)
-                            append(event)
+                        content = None
+                    if content.__class__ is str:
+                        state, ci = in_state, in_index
+            if state is None:
+                if item.__class__ is not bytes:
+                    if item.__class__ is SSEComment:
+                        append(self.keep_alive(item.text))
                         continue
-            if item.__class__ is not bytes:
-                if item.__class__ is SSEComment:
-                    append(self.keep_alive(item.text))
+                    got = True
+                    self._count += typical
+                    typical = 0
+                    self._feed(item.data, out)  # type: ignore[union-attr]
+                    if self.done:
+                        break
                     continue
                 got = True
-                self._count += typical
-                typical = 0
-                self._feed(item.data, out)  # type: ignore[union-attr]
-                if self.done:
-                    break
-                continue
+                try:
+                    chunk = _loads(item)
+                except _JSONDecodeError as exc:
+                    self._count += typical + 1
+                    typical = 0
+                    self._not_json(item, exc, out)  # [DONE], invalid UTF-8 or an error
+                    if self.done:
+                        break
+                    continue
+                # The typical token chunk is decoded inline (one choice, a content delta,
+                # perhaps the role again, no finish, logprobs, usage, error or new envelope
+                # field); every other chunk goes through _feed, which gives the same result for
+                # this one too. Subscripts (not .get) and ``in``: a missing key or a wrong type
+                # is an exception, free in the try when it does not happen, and sends the chunk
+                # the full way.
+                try:
+                    choices = chunk["choices"]
+                    choice = choices[0]
+                    delta = choice["delta"]
+                    content = delta["content"]
+                    ci = choice["index"]
+                except (KeyError, IndexError, TypeError):
+                    pass
+                else:
+                    size = len(delta)
+                    if (
+                        chat
+                        and content.__class__ is str
+                        and ci.__class__ is int
+                        and len(choices) == 1
+                        and (size == 1 or (size == 2 and "role" in delta))
+                        and choice.get("finish_reason") is None
+                        and choice.get("logprobs") is None
+                        and "usage" not in chunk
+                        and "error" not in chunk
+                    ):
+                        state = known.get(ci)
+                        if state is not None:
+                            for name in self._meta_missing:
+                                if name in chunk:
+                                    state = None
+                                    break
+                if state is None:
+                    self._count += typical
+                    typical = 0
+                    self._feed(item, out, chunk)
+                    continue
+                if self._learning:
+                    envelope = self._learn(item, chunk, content, ci, state)
             got = True
-            try:
-                chunk = _loads(item)
-            except _JSONDecodeError as exc:
-                self._count += typical + 1
-                typical = 0
-                self._not_json(item, exc, out)  # [DONE], invalid UTF-8 or an error
-                if self.done:
-                    break
-                continue
-            # The typical token chunk is decoded inline (one choice, a content delta, perhaps
-            # the role again, no finish, logprobs, usage, error or new envelope field); every
-            # other chunk goes through _feed, which gives the same result for this one too.
-            # Subscripts (not .get) and ``in``: a missing key or a wrong type is an exception,
-            # free in the try when it does not happen, and sends the chunk the full way.
-            try:
-                choices = chunk["choices"]
-                choice = choices[0]
-                delta = choice["delta"]
-                content = delta["content"]
-                ci = choice["index"]
-            except (KeyError, IndexError, TypeError):
-                pass
-            else:
-                size = len(delta)
-                if (
-                    chat
-                    and content.__class__ is str
-                    and ci.__class__ is int
-                    and len(choices) == 1
-                    and (size == 1 or (size == 2 and "role" in delta))
-                    and choice.get("finish_reason") is None
-                    and choice.get("logprobs") is None
-                    and "usage" not in chunk
-                    and "error" not in chunk
-                ):
-                    state = known.get(ci)
-                    if state is not None:
-                        for name in self._meta_missing:
-                            if name in chunk:
-                                break
-                        else:
-                            typical += 1
-                            if content:
-                                state.acc.text.append(content)
-                                # TextDelta(text=content, choice_index=ci): see _setters
-                                event = _new(TextDelta)
-                                _set_text(event, content)
-                                _set_choice_index(event, ci)
-                                append(event)
-                            if self._learning:
-                                envelope = self._learn(item, chunk, content, ci, state)
-                            continue
-            self._count += typical
-            typical = 0
-            self._feed(item, out, chunk)
+            typical += 1
+            if content:
+                state.acc.text.append(content)
+                # TextDelta(text=content, choice_index=ci): see _setters
+                event = _new(TextDelta)
+                _set_text(event, content)
+                _set_choice_index(event, ci)
+                append(event)
         self._count += typical
         return got
 

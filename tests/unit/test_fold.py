@@ -10,6 +10,7 @@ the stream yielded, except for what events do not carry, listed here and in ``_a
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -407,6 +408,23 @@ def test_bytes_of_the_same_length_around_the_text_are_not_the_envelope() -> None
     decoder.feed_items(items, events)
     assert [type(ev).__name__ for ev in events] == ["TextDelta"] * 4 + ["Finish"]
     assert [ev.choice_index for ev in events] == [0, 0, 1, 0, 0]
+
+
+def test_a_middle_that_is_not_one_string_goes_the_full_way() -> None:
+    env = {"id": "g", "index": 0, "role": True, "extra_before": None}
+    env |= {"fingerprint": "fp", "object_first": True, "finish": None}
+    marker = orjson.dumps("\x01m")
+    head, _, tail = orjson.dumps(_chunk(env, "\x01m")).partition(marker)
+    learned = [orjson.dumps(_chunk(env, text)) for text in ("a", "b")]
+    for middle in [b"12", b"true", b'["x"]', b'{"a":1}', b'"a","content":"b"', b'"\xff"']:
+        items = [*learned, head + middle + tail]
+        same_as_feed(items)
+        decoder = StreamDecoder()
+        events: list[Any] = []
+        with contextlib.suppress(e.OpenRouterError):
+            decoder.feed_items(items, events)
+        assert decoder._envelope is not None
+        assert all(type(ev.text) is str for ev in events if hasattr(ev, "text")), middle
 
 
 def test_the_envelope_is_learned_from_ascii_escaped_chunks_too() -> None:
