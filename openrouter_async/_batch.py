@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
     Callable,
     Iterable,
     Iterator,
@@ -49,6 +50,7 @@ import attrs
 from . import _retry
 from ._backoff import asks_to_slow_down
 from ._config import RetryPolicy, Timeouts
+from ._convert import slot_builder
 from ._errors import APIError, RequestValidationError
 from ._ratelimit import AdaptiveLimit, CoolDown, TokenBucket, TokenBudget, estimate_prompt_tokens
 from .types.responses import ChatCompletion, CompletionUsage
@@ -140,6 +142,12 @@ class BatchProgress:
     finished: bool
 
 
+# Results and default ids are made once per item: filled through their slots, not attrs'
+# frozen __init__ (3.7k and 11.9k instructions measured).
+_new_index = slot_builder(BatchIndex)
+_new_result = slot_builder(BatchResult)
+
+
 class _State(enum.Enum):
     NEW = "new"
     RUNNING = "running"
@@ -163,14 +171,6 @@ def _check_rate(value: Any, name: str) -> float | None:
     if not math.isfinite(value) or value <= 0:
         raise RequestValidationError("must be a positive, finite number", path=name)
     return float(value)
-
-
-def _is_chat_request(value: Any) -> bool:
-    # The request-model graph loads only when an item needs it: a ChatRequest item means the
-    # caller has already imported it, so looking it up costs nothing.
-    from .types.chat_request import ChatRequest
-
-    return isinstance(value, ChatRequest)
 
 
 class Batch:
@@ -465,10 +465,12 @@ class Batch:
     async def _worker(self) -> None:
         slots = self._slots
         assert slots is not None
+        sync_input = self._sync_iter is not None
         try:
             while True:
                 await slots.acquire()
-                pulled = await self._pull()
+                # A plain iterable is read without an await (a coroutine per item otherwise).
+                pulled = self._pull_sync() if sync_input else await self._pull_async()
                 if pulled is None:
                     slots.release()
                     return
@@ -493,40 +495,45 @@ class Batch:
                 self._all_done.set()
                 self._wakeup.set()
 
-    async def _pull(self) -> tuple[int, Any] | None:
-        """The next (index, item) from the input, or None when it is exhausted or broken."""
+    def _pull_sync(self) -> tuple[int, Any] | None:
+        """The next (index, item) from a plain iterable, or None when it is exhausted or
+        broken."""
+        sync_iter = self._sync_iter
+        if self._exhausted or sync_iter is None:
+            return None
+        try:
+            item = next(sync_iter)
+        except StopIteration:
+            self._exhausted = True
+            return None
+        except Exception as exc:
+            self._stop_input(exc)
+            return None
+        index = self._pulled
+        self._pulled += 1
+        return index, item
+
+    async def _pull_async(self) -> tuple[int, Any] | None:
+        """The next (index, item) from an async iterable (one reader at a time), or None when
+        it is exhausted or broken."""
         if self._exhausted:
             return None
-        sync_iter = self._sync_iter
-        if sync_iter is not None:
+        assert self._pull_lock is not None
+        assert self._async_iter is not None
+        async with self._pull_lock:
+            if self._exhausted:
+                return None
             try:
-                item = next(sync_iter)
-            except StopIteration:
+                item = await self._async_iter.__anext__()
+            except StopAsyncIteration:
                 self._exhausted = True
                 return None
             except Exception as exc:
                 self._stop_input(exc)
                 return None
-        else:
-            assert self._pull_lock is not None
-            assert self._async_iter is not None
-            async with self._pull_lock:
-                if self._exhausted:
-                    return None
-                try:
-                    item = await self._async_iter.__anext__()
-                except StopAsyncIteration:
-                    self._exhausted = True
-                    return None
-                except Exception as exc:
-                    self._stop_input(exc)
-                    return None
-                index = self._pulled
-                self._pulled += 1
-                return index, item
-        index = self._pulled
-        self._pulled += 1
-        return index, item
+            index = self._pulled
+            self._pulled += 1
+            return index, item
 
     def _stop_input(self, exc: BaseException) -> None:
         self._exhausted = True
@@ -562,13 +569,13 @@ class Batch:
         used gives ``(BatchIndex(index), the error)``."""
         if isinstance(item, tuple) and len(item) == 2:
             item_id, raw = item
-        elif isinstance(item, Mapping) and "id" in item:
+        elif (item.__class__ is dict or isinstance(item, Mapping)) and "id" in item:
             raw = dict(item)
             item_id = raw.pop("id")
             if item_id is None:
-                return BatchIndex(index), raw
+                return _new_index(index=index), raw
         else:
-            return BatchIndex(index), item
+            return _new_index(index=index), item
         ids = self._ids
         if isinstance(item_id, BatchIndex):
             problem = "BatchIndex ids are reserved for items given without an id"
@@ -583,7 +590,7 @@ class Batch:
                 if first == index:
                     return item_id, raw
                 problem = f"duplicate id {item_id!r}: item {first} has it; not sent"
-        return BatchIndex(index), RequestValidationError(problem, path="id")
+        return _new_index(index=index), RequestValidationError(problem, path="id")
 
     async def _run_item(self, index: int, item: Any) -> BatchResult:
         item_id, raw = self._split(index, item)
@@ -592,11 +599,6 @@ class Batch:
         chat = self._client.chat.completions
         try:
             # The body is built and validated once, here, for every attempt of the item.
-            if not isinstance(raw, Mapping) and not _is_chat_request(raw):
-                raise RequestValidationError(
-                    "a batch item must be a ChatRequest, a mapping of request fields or an "
-                    f"(id, request) pair, got {type(raw).__name__}"
-                )
             request, body = chat._item_body(raw)
         except Exception as exc:
             return BatchResult(index=index, id=item_id, request=None, error=exc)
@@ -617,7 +619,9 @@ class Batch:
         first_sent: float | None = None
         retrier: _retry.Retrier | None = None
         try:
-            await self._admit(estimate)
+            waiting = self._admit(estimate)
+            if waiting is not None:
+                await waiting
             first_sent = time.monotonic()
             try:
                 completion = await self._attempt(body, estimate)
@@ -631,7 +635,9 @@ class Batch:
                 )
 
                 async def again() -> ChatCompletion:
-                    await self._admit(estimate)
+                    waiting = self._admit(estimate)
+                    if waiting is not None:
+                        await waiting
                     return await self._attempt(body, estimate)
 
                 completion = await retrier.run(again, failed=error)
@@ -655,11 +661,12 @@ class Batch:
             budget.settle(estimate, usage.total_tokens, usage.completion_tokens)
         self._limit.succeeded()
         self._wake_gate()
-        return BatchResult(
+        return _new_result(
             index=index,
             id=item_id,
             request=request,
             completion=completion,
+            error=None,
             attempts=retries + 1,
             latency=time.monotonic() - first_sent,
         )
@@ -697,7 +704,20 @@ class Batch:
 
     # -- admission: in-flight limit, cool-down, rate limits --------------------------------
 
-    async def _admit(self, estimate: int) -> None:
+    def _admit(self, estimate: int) -> Awaitable[None] | None:
+        """``None`` when this worker may send at once (a free place under the in-flight
+        limit, no cool-down and no rps or tpm budget: the usual case, answered without a
+        coroutine); else an awaitable that waits for all of those."""
+        if (
+            self._bucket is None
+            and self._budget is None
+            and self._cooldown.remaining() <= 0
+            and self._limit.try_acquire()
+        ):
+            return None
+        return self._wait_admission(estimate)
+
+    async def _wait_admission(self, estimate: int) -> None:
         """Wait until this worker may send: a place under the in-flight limit, no cool-down,
         and (when configured) its share of the rps and tpm budgets."""
         limit = self._limit

@@ -15,7 +15,7 @@ import logging
 import ssl as ssl_module
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -536,11 +536,13 @@ def _loop_deadline(deadline: float | None) -> float | None:
 
 
 @functools.cache
-def _response_info() -> type[ResponseInfo]:
-    # Loaded on first use, not at import: the response models pull in the converter.
+def _response_info() -> Callable[..., ResponseInfo]:
+    # Loaded on first use, not at import: the response models pull in the converter. Built
+    # through its slots: attrs' frozen __init__ measured 8.4k instructions per response.
+    from ._convert import slot_builder
     from .types.responses import ResponseInfo
 
-    return ResponseInfo
+    return slot_builder(ResponseInfo)
 
 
 def _parse_json(raw: bytes, path: str) -> Any:

@@ -42,6 +42,7 @@ __all__ = [
     "get_converter",
     "request_model",
     "response_model",
+    "slot_builder",
     "structure",
     "structurer",
     "transport_model",
@@ -207,13 +208,19 @@ def _descriptor_setter(cls: type[Any], name: str) -> Any:
 
 
 _LITERALS = (str, int, bool, type(None))
-_GENERATING: set[type] = set()  # classes whose hook is being generated (for recursive models)
 
 
-def _nested_hook(inner: type) -> Callable[..., Any]:
-    if inner in _GENERATING:  # a model containing itself: its hook does not exist yet
-        return lambda value: _response_structure(inner)(value)
-    return _response_structure(inner)
+def _nested_hook(scope: dict[str, Any], key: str, inner: type) -> Callable[..., Any]:
+    """The hook of a nested model, generated when a body first has one: most bodies never
+    carry logprobs, tool calls or errors, so their classes cost nothing until they do (and a
+    model containing itself needs no special case). It replaces itself in the generated
+    function's globals on first use."""
+
+    def first_use(value: Any) -> Any:
+        hook = scope[key] = _response_structure(inner)
+        return hook(value)
+
+    return first_use
 
 
 #: The generated structure function of each response model, made on first use. The
@@ -238,11 +245,7 @@ def _make_response_structure(cls: type[Any]) -> Callable[..., Any]:
     registered with ``linecache`` so a traceback shows the generated lines.
     """
     attrs.resolve_types(cls)
-    _GENERATING.add(cls)
-    try:
-        return _generate(cls)
-    finally:
-        _GENERATING.discard(cls)
+    return _generate(cls)
 
 
 def _generate(cls: type[Any]) -> Callable[..., Any]:
@@ -303,10 +306,10 @@ def _generate(cls: type[Any]) -> Callable[..., Any]:
                 lines.append(f"    if v.__class__ is {inner.__name__}:")
                 lines.append("        pass")
             elif kind == "model":
-                scope[f"hook{i}"] = _nested_hook(inner)
+                scope[f"hook{i}"] = _nested_hook(scope, f"hook{i}", inner)
                 lines += ["    if v.__class__ is dict:", f"        v = hook{i}(v)"]
             elif kind == "models":
-                scope[f"hook{i}"] = _nested_hook(inner)
+                scope[f"hook{i}"] = _nested_hook(scope, f"hook{i}", inner)
                 lines += [
                     "    if v.__class__ is list:",
                     # map(): no comprehension frame per list; null items are rare
@@ -344,7 +347,7 @@ def _generate(cls: type[Any]) -> Callable[..., Any]:
         lines.append("    post_init(obj)")
     lines.append("    return obj")
     function: Callable[..., Any] = _compile(
-        lines, scope, f"<structure {cls.__module__}.{cls.__qualname__}>"
+        lines, scope, f"<structure {cls.__module__}.{cls.__qualname__}>", "structure"
     )
     return function
 
@@ -353,12 +356,43 @@ def _missing(where: str) -> NoReturn:
     raise ResponseValidationError(f"{where}: required, but absent or null")
 
 
-def _compile(lines: list[str], scope: dict[str, Any], filename: str) -> Any:
+def _compile(lines: list[str], scope: dict[str, Any], filename: str, name: str) -> Any:
     source = "\n".join(lines) + "\n"
     # The source holds field names, wire names and literal defaults only.
     exec(compile(source, filename, "exec"), scope)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    return scope["structure"]
+    return scope[name]
+
+
+def slot_builder(cls: type[T]) -> Callable[..., T]:
+    """A keyword-only constructor for a frozen, slotted attrs class that fills each slot
+    through its descriptor, as the generated structure functions do.
+
+    attrs' frozen ``__init__`` pays a keyword call plus ``object.__setattr__`` per field
+    (measured: 11.9k instructions for the seven fields of a batch result, 8.4k for a
+    ``ResponseInfo``); this pays a slot store per field. It applies no defaults (every field
+    must be passed) and refuses a class whose ``__init__`` would do more than store its
+    arguments (validators, converters, ``__attrs_post_init__``, ``init=False`` fields), so the
+    two constructors cannot disagree.
+    """
+    name = cls.__name__
+    fields = attrs.fields(cls)  # type: ignore[arg-type]  # attrs refuses a non-attrs class
+    for field in fields:
+        if field.validator is not None or field.converter is not None or not field.init:
+            raise TypeError(f"{name}.{field.name}: its __init__ does more than store it")
+    if hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
+        raise TypeError(f"{name} runs code in __init__")
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    args = ", ".join(field.alias or field.name for field in fields)
+    lines = [f"def build(*, {args}):", "    obj = new(cls)"]
+    for i, field in enumerate(fields):
+        scope[f"set{i}"] = _descriptor_setter(cls, field.name)
+        lines.append(f"    set{i}(obj, {field.alias or field.name})")
+    lines.append("    return obj")
+    build: Callable[..., T] = _compile(
+        lines, scope, f"<build {cls.__module__}.{cls.__qualname__}>", "build"
+    )
+    return build
 
 
 _SCALARS: dict[Any, Callable[[Any], Any]] = {str: str, int: int, float: float, bool: bool}

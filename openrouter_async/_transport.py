@@ -330,6 +330,7 @@ async def read_body(response: Response, limit: int) -> bytes:
     ``limit`` plus one piece of memory, never the whole thing. The caller closes the response.
     """
     read = response.read
+    at_eof = response.at_eof
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -346,6 +347,8 @@ async def read_body(response: Response, limit: int) -> bytes:
                 "(OpenRouter(max_response_bytes=...))"
             )
         chunks.append(chunk)
+        if at_eof():  # the usual short body: no second read just to be told it ended
+            break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 

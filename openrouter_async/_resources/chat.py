@@ -100,13 +100,24 @@ class ChatCompletions:
         """A batch item as it is sent, and its body (validated, built once for all its
         attempts): a plain mapping the fast body path accepts is sent as it is, anything richer
         becomes a :class:`ChatRequest` first."""
-        if isinstance(item, Mapping):
+        # The exact-class test first: an ABC isinstance costs ~2.4k instructions.
+        if item.__class__ is dict or isinstance(item, Mapping):
             body = fast_chat_body(item)
             if body is not None:
                 return item, _exact(body)
             from ..types.chat_request import coerce_chat_request
 
             item = coerce_chat_request(item)
+        else:
+            # The request-model graph loads only when an item needs it: a ChatRequest item
+            # means the caller has already imported it.
+            from ..types.chat_request import ChatRequest
+
+            if not isinstance(item, ChatRequest):
+                raise RequestValidationError(
+                    "a batch item must be a ChatRequest, a mapping of request fields or an "
+                    f"(id, request) pair, got {type(item).__name__}"
+                )
         return item, ChatCompletions._body(item, {})
 
     async def _send(

@@ -81,3 +81,61 @@ def test_a_well_formed_response_needs_neither_cattrs_nor_the_error_parser() -> N
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["False False False", "True True True"]
+
+
+def test_slot_builder_makes_what_the_constructor_makes() -> None:
+    import attrs
+    import pytest
+
+    from openrouter_async._batch import BatchIndex, BatchResult
+    from openrouter_async._convert import slot_builder
+
+    cases: list[tuple[type, dict[str, Any]]] = [
+        (BatchIndex, {"index": 3}),
+        (
+            BatchResult,
+            {
+                "index": 1,
+                "id": "a",
+                "request": {"model": "m"},
+                "completion": None,
+                "error": ValueError("x"),
+                "attempts": 2,
+                "latency": 0.5,
+            },
+        ),
+        (
+            ResponseInfo,
+            {"status_code": 200, "headers": {"a": "b"}, "elapsed": 0.1, "generation_id": None},
+        ),
+    ]
+    for cls, kwargs in cases:
+        built, made = slot_builder(cls)(**kwargs), cls(**kwargs)
+        assert type(built) is cls
+        assert attrs.asdict(built, recurse=False) == attrs.asdict(made, recurse=False)
+        assert built == made or cls is BatchResult  # an exception is equal only to itself
+        if cls is BatchIndex:
+            assert hash(built) == hash(made)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            built.index = 9  # type: ignore[attr-defined,misc]  # frozen all the same
+        with pytest.raises(TypeError):  # no defaults: every field is passed
+            slot_builder(cls)(**dict(list(kwargs.items())[:-1]))
+
+    @attrs.frozen
+    class Checked:
+        n: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+    @attrs.frozen
+    class Converted:
+        n: int = attrs.field(converter=int)
+
+    @attrs.frozen
+    class Hooked:
+        n: int
+
+        def __attrs_post_init__(self) -> None:
+            pass
+
+    for cls in (Checked, Converted, Hooked):
+        with pytest.raises(TypeError, match="__init__"):
+            slot_builder(cls)
