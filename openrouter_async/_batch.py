@@ -633,14 +633,7 @@ class Batch:
                     describe=f"batch item {item_id!r}",
                     on_error=self._on_attempt_error,
                 )
-
-                async def again() -> ChatCompletion:
-                    waiting = self._admit(estimate)
-                    if waiting is not None:
-                        await waiting
-                    return await self._attempt(body, estimate)
-
-                completion = await retrier.run(again, failed=error)
+                completion = await retrier.run(self._again(body, estimate), failed=error)
         except Exception as exc:
             retries = retrier.attempt if retrier is not None else 0
             self._retries += retries
@@ -670,6 +663,19 @@ class Batch:
             attempts=retries + 1,
             latency=time.monotonic() - first_sent,
         )
+
+    def _again(self, body: bytes, estimate: int) -> Callable[[], Awaitable[ChatCompletion]]:
+        """The attempts after the first: admitted like it. A method of its own, so the
+        closure's cells are made only for an item that failed, not at every _run_item call
+        (cells are young objects every garbage collection pass walks)."""
+
+        async def again() -> ChatCompletion:
+            waiting = self._admit(estimate)
+            if waiting is not None:
+                await waiting
+            return await self._attempt(body, estimate)
+
+        return again
 
     async def _attempt(self, body: bytes, estimate: int) -> ChatCompletion:
         """One admitted attempt: ``create()``'s send with ``max_retries=0`` (the retries are

@@ -331,7 +331,8 @@ async def read_body(response: Response, limit: int) -> bytes:
     """
     read = response.read
     at_eof = response.at_eof
-    chunks: list[bytes] = []
+    body = b""
+    chunks: list[bytes] | None = None  # only for a body that arrives in several pieces
     size = 0
     while True:
         try:
@@ -346,10 +347,15 @@ async def read_body(response: Response, limit: int) -> bytes:
                 f"The response body exceeded the limit of {limit} bytes "
                 "(OpenRouter(max_response_bytes=...))"
             )
-        chunks.append(chunk)
+        if not body:
+            body = chunk
+        elif chunks is None:
+            chunks = [body, chunk]
+        else:
+            chunks.append(chunk)
         if at_eof():  # the usual short body: no second read just to be told it ended
             break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return body if chunks is None else b"".join(chunks)
 
 
 def _safe_url(url: str) -> str:
