@@ -40,6 +40,7 @@ from ._errors import (
 )
 from ._hooks import CallInfo, Hook, Hooks
 from ._http import Response, generation_id
+from ._json import exact_bytes
 from ._request import RequestPreparer
 from ._retry import Retrier
 from ._transport import Transport, read_body
@@ -474,9 +475,7 @@ class OpenRouter:
         url = self._prep.url(path)
         timeouts = merge_timeouts(config.timeouts, timeout)
         params = _merge_query(None, extra_query) if extra_query else None
-        # The stream keeps its body for a re-send. orjson's output carries its growth buffer
-        # (4 KiB for a short request); an exact copy makes a held stream that much lighter.
-        body = bytes(memoryview(body))
+        body = exact_bytes(body)  # the stream keeps it for a re-send
         transport = self._transport
 
         async def send() -> Response:
@@ -537,12 +536,10 @@ def _loop_deadline(deadline: float | None) -> float | None:
 
 @functools.cache
 def _response_info() -> Callable[..., ResponseInfo]:
-    # Loaded on first use, not at import: the response models pull in the converter. Built
-    # through its slots: attrs' frozen __init__ measured 8.4k instructions per response.
-    from ._convert import slot_builder
-    from .types.responses import ResponseInfo
+    # Loaded on first use, not at import: the response models pull in the converter.
+    from .types.responses import new_response_info
 
-    return slot_builder(ResponseInfo)
+    return new_response_info
 
 
 def _parse_json(raw: bytes, path: str) -> Any:

@@ -42,6 +42,7 @@ __all__ = [
     "get_converter",
     "request_model",
     "response_model",
+    "descriptor_setter",
     "slot_builder",
     "structure",
     "structurer",
@@ -199,7 +200,8 @@ def _as_object(name: str) -> Callable[[Any], dict[str, Any]]:
     return as_object
 
 
-def _descriptor_setter(cls: type[Any], name: str) -> Any:
+def descriptor_setter(cls: type[Any], name: str) -> Any:
+    """The ``__set__`` of slot ``name`` of ``cls``: fills a frozen object's field directly."""
     for klass in cls.__mro__:
         slot = klass.__dict__.get(name)
         if slot is not None and hasattr(slot, "__set__"):
@@ -276,7 +278,7 @@ def _generate(cls: type[Any]) -> Callable[..., Any]:
         wire = _wire_name(field)
         known.add(wire)
         kind, inner = _kind(field.type)
-        scope[f"set{i}"] = _descriptor_setter(cls, field.name)
+        scope[f"set{i}"] = descriptor_setter(cls, field.name)
         if kind == "transport":  # attached by the transport, never read from the body
             lines.append(f"    set{i}(obj, None)")
             continue
@@ -333,7 +335,7 @@ def _generate(cls: type[Any]) -> Callable[..., Any]:
                 ]
         lines.append(f"    set{i}(obj, v)")
     if extra_field is not None:
-        scope["set_extra"] = _descriptor_setter(cls, "extra")
+        scope["set_extra"] = descriptor_setter(cls, "extra")
         scope["is_known"] = frozenset(known).issuperset
         scope["known"] = frozenset(known)
         lines += [
@@ -386,7 +388,7 @@ def slot_builder(cls: type[T]) -> Callable[..., T]:
     args = ", ".join(field.alias or field.name for field in fields)
     lines = [f"def build(*, {args}):", "    obj = new(cls)"]
     for i, field in enumerate(fields):
-        scope[f"set{i}"] = _descriptor_setter(cls, field.name)
+        scope[f"set{i}"] = descriptor_setter(cls, field.name)
         lines.append(f"    set{i}(obj, {field.alias or field.name})")
     lines.append("    return obj")
     build: Callable[..., T] = _compile(

@@ -30,7 +30,7 @@ import orjson
 from ._accumulate import Accumulator
 from ._accumulate import CallState as _AccCall
 from ._accumulate import ChoiceState as _AccChoice
-from ._convert import structure
+from ._convert import descriptor_setter, structure
 from ._envelope import learn as learn_envelope
 from ._error_body import error_from_payload
 from ._errors import (
@@ -62,7 +62,7 @@ _loads = orjson.loads
 
 
 def _setters(cls: type, *names: str) -> tuple[Any, ...]:
-    return tuple(cls.__dict__[name].__set__ for name in names)
+    return tuple(descriptor_setter(cls, name) for name in names)
 
 
 # The per-token events (text, reasoning, tool-argument pieces) are built through their slot

@@ -42,7 +42,7 @@ from ._sse import SSEComment, SSEParser
 from ._transport import read_error_body, translate_exception
 from .types.chunks import ChatCompletionChunk, chunk_from_wire
 from .types.events import KeepAlive, StreamEvent, TextDelta
-from .types.responses import ChatCompletion, ResponseInfo
+from .types.responses import ChatCompletion, ResponseInfo, new_response_info
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -256,7 +256,7 @@ class Stream(Generic[E]):
         response = await self._retrier.run(attempt)
         self._response = response
         headers = response.headers
-        self.response = ResponseInfo(
+        self.response = new_response_info(
             status_code=response.status,
             headers=headers,
             elapsed=time.monotonic() - started,

@@ -9,6 +9,7 @@ import attrs
 
 from .._config import Timeouts
 from .._errors import RequestValidationError
+from .._json import exact_bytes
 from .._parse import parse_chat_completion
 from ..types._fast_body import fast_chat_body
 from ..types.responses import ChatCompletion
@@ -34,13 +35,6 @@ def _fast_body(request: Any, kwargs: Mapping[str, Any], stream: bool | None) -> 
     if type(request) is dict and not kwargs:
         return fast_chat_body(request, stream=stream)
     return None
-
-
-def _exact(body: bytes) -> bytes:
-    # orjson's output keeps its growth buffer (4 KiB for a short request) as its allocation; a
-    # body lives until its answer is in, so 256 requests in flight held 1 MB of slack. An
-    # exact copy costs one small memcpy.
-    return bytes(memoryview(body))
 
 
 class ChatCompletions:
@@ -91,7 +85,7 @@ class ChatCompletions:
                     path="stream",
                 )
             body = chat_request_body(chat_request)
-        return _exact(body)
+        return exact_bytes(body)
 
     @staticmethod
     def _item_body(
@@ -104,7 +98,7 @@ class ChatCompletions:
         if item.__class__ is dict or isinstance(item, Mapping):
             body = fast_chat_body(item)
             if body is not None:
-                return item, _exact(body)
+                return item, exact_bytes(body)
             from ..types.chat_request import coerce_chat_request
 
             item = coerce_chat_request(item)

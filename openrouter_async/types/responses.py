@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import orjson
 
-from .._convert import NO_EXTRA, response_model, transport_model
+from .._convert import NO_EXTRA, response_model, slot_builder, transport_model
 from .._errors import StructuredOutputError
 from .._http import header_value
 from .._json import as_text, dumps
@@ -166,6 +166,12 @@ class ResponseInfo:
 
 
 # --------------------------------------------------------------------------- usage
+
+
+#: ``ResponseInfo(...)`` through its slots (``_convert.slot_builder``): attrs' frozen
+#: ``__init__`` measured 8.4k instructions, paid by every response and stream. Every field must
+#: be given.
+new_response_info = slot_builder(ResponseInfo)
 
 
 @response_model
