@@ -509,9 +509,7 @@ class Batch:
         except Exception as exc:
             self._stop_input(exc)
             return None
-        index = self._pulled
-        self._pulled += 1
-        return index, item
+        return self._numbered(item)
 
     async def _pull_async(self) -> tuple[int, Any] | None:
         """The next (index, item) from an async iterable (one reader at a time), or None when
@@ -531,9 +529,13 @@ class Batch:
             except Exception as exc:
                 self._stop_input(exc)
                 return None
-            index = self._pulled
-            self._pulled += 1
-            return index, item
+            return self._numbered(item)
+
+    def _numbered(self, item: Any) -> tuple[int, Any]:
+        """The item with its position in the input (pulled in order, one at a time)."""
+        index = self._pulled
+        self._pulled += 1
+        return index, item
 
     def _stop_input(self, exc: BaseException) -> None:
         self._exhausted = True
