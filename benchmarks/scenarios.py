@@ -86,7 +86,7 @@ _TABLE: dict[str, tuple[Any, Any, Any]] = {
     "accum_chunks": (100, 2000, 20_000),
     "batch_requests": (20, 300, 10_000),
     "batch_concurrency": (8, 64, 256),
-    "batch_reps": (1, 1, 1),
+    "batch_reps": (1, 1, 3),
 }
 PRESETS: dict[str, Sizes] = {
     mode: Sizes(**{knob: values[i] for knob, values in _TABLE.items()})
