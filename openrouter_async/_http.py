@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 __all__ = ["Response", "Send", "generation_id", "header_value"]
 
 
@@ -39,22 +41,15 @@ class Response(Protocol):
 Send = Callable[[], Awaitable[Response]]
 
 
-def _case_insensitive_types() -> frozenset[type]:
-    try:  # multidict comes with aiohttp; this module must not need it
-        from multidict import CIMultiDict, CIMultiDictProxy
-    except ImportError:  # pragma: no cover
-        return frozenset()
-    return frozenset({CIMultiDict, CIMultiDictProxy})
-
-
-_CASE_INSENSITIVE = _case_insensitive_types()
+# aiohttp's header mappings (multidict comes with aiohttp) already match names in any case.
+_CASE_INSENSITIVE = frozenset({CIMultiDict, CIMultiDictProxy})
 
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:
     """``headers[name]`` by case-insensitive name, for any mapping (aiohttp's or a plain dict)."""
     value = headers.get(name)
     if value is not None or headers.__class__ in _CASE_INSENSITIVE:
-        return value  # aiohttp's headers already matched the name in any case
+        return value
     lowered = name.lower()
     for key, val in headers.items():
         if key.lower() == lowered:
